@@ -1,0 +1,1 @@
+"""The action server package: curated answers about psychotherapy (see knowledge.yml)."""

@@ -1,0 +1,93 @@
+"""Custom actions: thin Rasa glue around ``actions.answers``.
+
+Each action reads the tracker, asks ``answers`` which curated entry applies, sends it
+and remembers the topic in the ``topic`` and ``variant`` slots for follow-ups.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import (
+    Answer,
+    answer_for_followup,
+    answer_for_intent,
+    answer_for_more,
+    remembers,
+    render,
+)
+from actions.knowledge import load_knowledge
+
+#: Topics whose reply is followed by the region's crisis line from the domain.
+TOPICS_WITH_CRISIS_LINE = frozenset({"greet", "help", "out_of_scope"})
+
+
+def _latest_entities(tracker: Tracker) -> Dict[str, str]:
+    """Entities of the latest message only: earlier ones must not leak into this answer."""
+    return {
+        entity["entity"]: str(entity["value"])
+        for entity in tracker.latest_message.get("entities", [])
+        if entity.get("entity") and entity.get("value") is not None
+    }
+
+
+def _send(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:
+    kb = load_knowledge()
+    dispatcher.utter_message(**render(kb, answer))
+    if answer.topic.id in TOPICS_WITH_CRISIS_LINE:
+        dispatcher.utter_message(response="utter_crisis_line")
+    if not remembers(answer):
+        return []
+    variant = answer.variant.key if answer.variant else None
+    return [SlotSet("topic", answer.topic.id), SlotSet("variant", variant)]
+
+
+class ActionAnswerTopic(Action):
+    """Answers a question with the curated entry for its intent."""
+
+    def name(self) -> Text:
+        return "action_answer_topic"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return _send(dispatcher, answer_for_intent(load_knowledge(), intent, _latest_entities(tracker)))
+
+
+class ActionAnswerFollowup(Action):
+    """Answers "and how often?"-style questions in the light of the last topic."""
+
+    def name(self) -> Text:
+        return "action_answer_followup"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        answer = answer_for_followup(
+            load_knowledge(), tracker.get_slot("topic"), _latest_entities(tracker)
+        )
+        return _send(dispatcher, answer)
+
+
+class ActionTellMeMore(Action):
+    """Gives the longer answer of the last topic."""
+
+    def name(self) -> Text:
+        return "action_tell_me_more"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        answer = answer_for_more(
+            load_knowledge(), tracker.get_slot("topic"), tracker.get_slot("variant")
+        )
+        return _send(dispatcher, answer)
+
+# Validate the knowledge file when the action server imports this module, so a broken
+# entry stops start-up loudly instead of failing one answer at a time.
+load_knowledge()

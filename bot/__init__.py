@@ -1,0 +1,1 @@
+"""Rasa-side code of the therapy-questions assistant: NLU components and channels."""

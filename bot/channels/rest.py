@@ -1,0 +1,111 @@
+"""The REST channel: Rasa's ``/webhooks/rest/webhook`` with one message per reply.
+
+Stock Rasa splits a reply with text, buttons and a custom payload into separate list
+entries and logs the user's text at ERROR level when handling fails. This channel keeps
+each bot message whole (``text``, ``buttons`` and ``custom`` together, the contract in
+the README), validates the request body, and never logs what the user wrote.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_ID_CHARS = 128
+
+
+class WholeMessageOutputChannel(CollectingOutputChannel):
+    """Collects each bot message as one dict instead of one per part."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """Stores the message with only the keys a client renders."""
+        whole = {"recipient_id": recipient_id}
+        for key in ("text", "buttons", "custom", "image", "attachment"):
+            if message.get(key):
+                whole[key] = message[key]
+        if message.get("quick_replies") and "buttons" not in whole:
+            whole["buttons"] = message["quick_replies"]
+        await self._persist_message(whole)
+
+
+def _error(status: int, reason: str) -> HTTPResponse:
+    return response.json({"error": reason}, status=status)
+
+
+def parse_request_body(body: Any) -> Dict[str, Any]:
+    """Validates a webhook body; raises ``ValueError`` with a client-facing reason."""
+    if not isinstance(body, dict):
+        raise ValueError("The body must be a JSON object.")
+    sender, message = body.get("sender"), body.get("message")
+    if not isinstance(sender, str) or not sender.strip():
+        raise ValueError("'sender' must be a non-empty string.")
+    if len(sender) > MAX_SENDER_ID_CHARS:
+        raise ValueError(f"'sender' must be at most {MAX_SENDER_ID_CHARS} characters.")
+    if not isinstance(message, str):
+        raise ValueError("'message' must be a string.")
+    metadata = body.get("metadata")
+    return {
+        "sender": sender,
+        "message": message,
+        "metadata": metadata if isinstance(metadata, dict) else None,
+    }
+
+
+class RestInput(InputChannel):
+    """``POST /webhooks/rest/webhook`` with ``{"sender", "message", "metadata"?}``."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """Keeps Rasa's URL, so clients of the stock REST channel work unchanged."""
+        return "rest"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """The health and webhook routes."""
+        webhook = Blueprint("therapy_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = parse_request_body(request.json)
+            except ValueError as problem:
+                return _error(400, str(problem))
+            except Exception:  # sanic raises on a body that is not valid JSON
+                return _error(400, "The body must be valid JSON.")
+            collector = WholeMessageOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        body["message"],
+                        collector,
+                        body["sender"],
+                        input_channel=self.name(),
+                        metadata=body["metadata"],
+                    )
+                )
+            except asyncio.CancelledError:
+                logger.error("REST message handling was cancelled (sender hidden)")
+                return _error(503, "The assistant is busy; please try again.")
+            except Exception:
+                logger.exception("REST message handling failed (message text not logged)")
+                return _error(500, "Something went wrong on our side; please try again.")
+            return response.json(collector.messages)
+
+        return webhook
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        """Metadata (e.g. ``{"region": "GB"}``) comes from the validated body instead."""
+        return None

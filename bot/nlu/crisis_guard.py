@@ -1,0 +1,213 @@
+"""``CrisisGuard``: the NLU component that makes crisis escalation unconditional.
+
+It must be the last component of the pipeline in ``config.yml`` (a test checks this), so
+no classifier, keyword matcher or fallback after it can replace its decision. For every
+message it:
+
+1. neutralises user-typed ``/intent{...}`` text. Rasa always appends
+   ``RegexMessageHandler`` after the pipeline, and that node would replace the intent of
+   any text shaped like ``/greet{"x":1} I want to die``. Only the exact button payloads the
+   assistant itself sends (a trained intent, optionally with a JSON object of known
+   entities, and nothing else) pass through; any other leading ``/`` is dropped so the
+   words are treated as words;
+2. runs the pure-Python crisis detector, and also honours the classifier when its best
+   non-fallback guess is ``crisis``; either way the intent becomes ``crisis`` with
+   confidence 1.0, with entities ``crisis_kind`` and ``region`` for the domain's
+   conditional crisis responses;
+3. adds the ``region`` entity when the message metadata (``{"region": "GB"}``) or the
+   deployment (``CRISIS_REGION``) asks for a region other than the US default.
+
+It records which rule fired (``crisis`` in the parse data, and one log line with the rule,
+kind and region); it never logs or stores the text anywhere itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Dict, List, Optional, Set, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.crisis import CrisisDetector, Detection
+from bot.crisis.regions import DEFAULT_REGION, deployment_region, normalise_region
+
+logger = logging.getLogger(__name__)
+
+CRISIS_INTENT = "crisis"
+CLASSIFIER_RULE = "classifier.crisis_intent"
+_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,64})(?P<entities>\{[^{}]{0,400}\})?$")
+_STATE_FILE = "crisis_guard.json"
+
+
+def _payload_is_allowed(text: str, intents: Set[str], entity_values: Set[str]) -> bool:
+    """Whether ``text`` is exactly a button payload the assistant could have sent."""
+    match = _PAYLOAD.match(text)
+    if not match or match.group("intent") not in intents:
+        return False
+    if not match.group("entities"):
+        return True
+    try:
+        entities = json.loads(match.group("entities"))
+    except ValueError:
+        return False
+    return isinstance(entities, dict) and all(
+        f"{key}={value}" in entity_values for key, value in entities.items()
+    )
+
+
+def neutralise_payload(text: str, intents: Set[str], entity_values: Set[str]) -> str:
+    """``text`` with any leading ``/`` removed unless it is an allowed button payload.
+
+    ``entity_values`` holds ``"entity=value"`` pairs seen in training, so a payload can
+    name only values the assistant knows, never free text.
+    """
+    stripped = text.strip()
+    if not stripped.startswith("/") or _payload_is_allowed(stripped, intents, entity_values):
+        return text
+    return stripped.lstrip("/ ")
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class CrisisGuard(GraphComponent):
+    """Escalates every message that shows risk to the ``crisis`` intent."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """No options: the guard's behaviour is not meant to be tuned per deployment."""
+        return {}
+
+    def __init__(
+        self,
+        model_storage: ModelStorage,
+        resource: Resource,
+        intents: Optional[Set[str]] = None,
+        entity_values: Optional[Set[str]] = None,
+    ) -> None:
+        """Builds the detector once; it is shared by every message this process parses."""
+        self._model_storage = model_storage
+        self._resource = resource
+        self._intents = set(intents or ()) - {CRISIS_INTENT}
+        self._entity_values = set(entity_values or ())
+        self._detector = CrisisDetector()
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CrisisGuard:
+        """Creates an untrained guard (it learns only which payloads are allowed)."""
+        return cls(model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Records the trained intents and annotated entity values: the payload vocabulary."""
+        intents = set(training_data.intents)
+        entity_values = {
+            f"{entity['entity']}={entity['value']}"
+            for example in training_data.entity_examples
+            for entity in example.get(ENTITIES) or []
+        }
+        with self._model_storage.write_to(self._resource) as directory:
+            state = {"intents": sorted(intents), "entity_values": sorted(entity_values)}
+            (directory / _STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> CrisisGuard:
+        """Loads the payload vocabulary saved by ``train``."""
+        with model_storage.read_from(resource) as directory:
+            state = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
+        return cls(model_storage, resource, set(state["intents"]), set(state["entity_values"]))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training data passes through unchanged."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Neutralises payloads, escalates risk and sets the region of each message."""
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def _process_one(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        safe_text = neutralise_payload(text, self._intents, self._entity_values)
+        if safe_text != text:
+            message.set(TEXT, safe_text)
+        region = normalise_region((message.get("metadata") or {}).get("region"))
+        region = region or deployment_region()
+        detection = self._detector.detect(safe_text) or self._classifier_detection(message)
+        if detection is not None:
+            self._escalate(message, detection, region)
+        elif region != DEFAULT_REGION:
+            self._add_entity(message, "region", region)
+
+    @staticmethod
+    def _classifier_detection(message: Message) -> Optional[Detection]:
+        """A detection when the classifier's best guess, ignoring fallback, is crisis."""
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME
+        ]
+        top = ranking[0].get(INTENT_NAME_KEY) if ranking else None
+        if top is None:
+            top = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        return Detection(kind="self", rule=CLASSIFIER_RULE) if top == CRISIS_INTENT else None
+
+    def _escalate(self, message: Message, detection: Detection, region: str) -> None:
+        intent = {INTENT_NAME_KEY: CRISIS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) != CRISIS_INTENT
+        ]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+        message.set(
+            "crisis",
+            {"rule": detection.rule, "kind": detection.kind, "region": region},
+            add_to_output=True,
+        )
+        self._add_entity(message, "crisis_kind", detection.kind)
+        self._add_entity(message, "region", region)
+        logger.info(
+            "crisis escalation rule=%s kind=%s region=%s",
+            detection.rule,
+            detection.kind,
+            region,
+        )
+
+    def _add_entity(self, message: Message, entity: str, value: str) -> None:
+        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != entity]
+        entities.append(
+            {"entity": entity, "value": value, "start": 0, "end": 0, "extractor": self.__class__.__name__}
+        )
+        message.set(ENTITIES, entities, add_to_output=True)
