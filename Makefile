@@ -16,7 +16,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install train run shell test lint evaluate-crisis lock clean
+.PHONY: help install train run shell test lint evaluate-crisis lock clean readme
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -59,3 +59,6 @@ lock: install  ## Re-pin requirements.lock from requirements.in
 
 clean:  ## Remove the venv, models and test output
 	rm -rf $(VENV) models results .pytest_cache
+
+readme: install  ## Refresh the README's topic list from actions/knowledge.yml
+	$(PY) -m scripts.readme_topics

@@ -12,10 +12,10 @@ message it:
    words are treated as words;
 2. runs the pure-Python crisis detector, and also honours the classifier when its best
    non-fallback guess is ``crisis``; either way the intent becomes ``crisis`` with
-   confidence 1.0, with entities ``crisis_kind`` and ``region`` for the domain's
-   conditional crisis responses;
+   confidence 1.0, with the entity ``crisis_kind`` for the domain's conditional crisis
+   responses;
 3. adds the ``region`` entity when the message metadata (``{"region": "GB"}``) or the
-   deployment (``CRISIS_REGION``) asks for a region other than the US default.
+   deployment (``CRISIS_REGION``) names a region; the ``region`` slot defaults to US.
 
 It records which rule fired (``crisis`` in the parse data, and one log line with the rule,
 kind and region); it never logs or stores the text anywhere itself.
@@ -161,13 +161,15 @@ class CrisisGuard(GraphComponent):
         safe_text = neutralise_payload(text, self._intents, self._entity_values)
         if safe_text != text:
             message.set(TEXT, safe_text)
-        region = normalise_region((message.get("metadata") or {}).get("region"))
-        region = region or deployment_region()
+        asked_region = normalise_region((message.get("metadata") or {}).get("region"))
+        region = asked_region or deployment_region()
+        # The `region` slot starts as the US default; say the region only when something
+        # asked for one, so a conversation keeps a region it was given earlier.
+        if asked_region or region != DEFAULT_REGION:
+            self._add_entity(message, "region", region, 0, 0)
         detection = self._detector.detect(safe_text) or self._classifier_detection(message)
         if detection is not None:
             self._escalate(message, detection, region)
-        elif region != DEFAULT_REGION:
-            self._add_entity(message, "region", region)
 
     @staticmethod
     def _classifier_detection(message: Message) -> Optional[Detection]:
@@ -196,8 +198,9 @@ class CrisisGuard(GraphComponent):
             {"rule": detection.rule, "kind": detection.kind, "region": region},
             add_to_output=True,
         )
-        self._add_entity(message, "crisis_kind", detection.kind)
-        self._add_entity(message, "region", region)
+        # The kind spans the whole message: it is a property of what was said as a whole.
+        text = message.get(TEXT) or ""
+        self._add_entity(message, "crisis_kind", detection.kind, 0, len(text))
         logger.info(
             "crisis escalation rule=%s kind=%s region=%s",
             detection.rule,
@@ -205,9 +208,9 @@ class CrisisGuard(GraphComponent):
             region,
         )
 
-    def _add_entity(self, message: Message, entity: str, value: str) -> None:
+    def _add_entity(self, message: Message, entity: str, value: str, start: int, end: int) -> None:
         entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != entity]
         entities.append(
-            {"entity": entity, "value": value, "start": 0, "end": 0, "extractor": self.__class__.__name__}
+            {"entity": entity, "value": value, "start": start, "end": end, "extractor": type(self).__name__}
         )
         message.set(ENTITIES, entities, add_to_output=True)

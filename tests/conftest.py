@@ -1,0 +1,120 @@
+"""Session fixtures: the knowledge, the domain, the trained model, and a running bot.
+
+``make test`` trains the model before pytest starts; the tests reuse that one model.
+The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from actions.knowledge import KnowledgeBase, load_knowledge
+from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+
+
+def _require_model() -> None:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it")
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge()
+
+
+@pytest.fixture(scope="session")
+def domain_dict() -> Dict[str, Any]:
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "domain.yml")).as_dict()
+
+
+@pytest.fixture(scope="session")
+def event_loop_for_agent() -> Iterator[asyncio.AbstractEventLoop]:
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def nlu_agent(event_loop_for_agent: asyncio.AbstractEventLoop) -> Any:
+    """The trained model loaded in-process, for parsing many messages quickly."""
+    _require_model()
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(MODEL))
+
+
+@pytest.fixture(scope="session")
+def parse(nlu_agent: Any, event_loop_for_agent: asyncio.AbstractEventLoop) -> Any:
+    """``parse(text) -> parse data`` through the full NLU pipeline of the model."""
+
+    def _parse(text: str) -> Dict[str, Any]:
+        return event_loop_for_agent.run_until_complete(nlu_agent.parse_message(text))
+
+    return _parse
+
+
+class ServedBot:
+    """The action server and Rasa server started by ``scripts/run.sh``."""
+
+    def __init__(self, process: subprocess.Popen, rasa_port: int, actions_port: int) -> None:
+        self.process = process
+        self.base_url = f"http://127.0.0.1:{rasa_port}"
+        self.actions_url = f"http://127.0.0.1:{actions_port}"
+
+
+def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
+    """Starts ``scripts/run.sh`` on free ports and waits until both servers answer."""
+    _require_model()
+    rasa_port, actions_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "RASA_PORT": str(rasa_port),
+        "ACTIONS_PORT": str(actions_port),
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        **env_overrides,
+    }
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    log = open(OUTPUT / log_name, "wb")
+    process = subprocess.Popen(
+        ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    bot = ServedBot(process, rasa_port, actions_port)
+    try:
+        wait_for_http(f"{bot.actions_url}/health", timeout=120, process=process)
+        wait_for_http(f"{bot.base_url}/webhooks/rest/", timeout=240, process=process)
+    except Exception:
+        stop_bot(bot)
+        raise
+    return bot
+
+
+def stop_bot(bot: ServedBot, sig: int = signal.SIGTERM) -> int:
+    """Signals run.sh as Ctrl-C or a supervisor would, and returns its exit code."""
+    if bot.process.poll() is None:
+        bot.process.send_signal(sig)
+        try:
+            return bot.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(bot.process.pid, signal.SIGKILL)
+            raise
+    return bot.process.returncode
+
+
+@pytest.fixture(scope="session")
+def served_bot() -> Iterator[ServedBot]:
+    bot = start_bot("run.log")
+    yield bot
+    stop_bot(bot)

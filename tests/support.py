@@ -1,0 +1,95 @@
+"""Helpers shared by the tests: ports, waiting for servers, talking REST."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "therapy-bot.tar.gz"
+OUTPUT = ROOT / "tests" / "output"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, process: Any = None) -> None:
+    """Waits until ``url`` answers 200, failing early if ``process`` has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} was up")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up within {timeout} s")
+
+
+def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, Any]:
+    """POSTs JSON and returns the status and the decoded reply (errors included)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+class RestClient:
+    """A sender talking to the bot through the REST channel, as a website would."""
+
+    def __init__(self, base_url: str, sender: str) -> None:
+        self.url = f"{base_url}/webhooks/rest/webhook"
+        self.sender = sender
+
+    def say(self, message: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        body: Dict[str, Any] = {"sender": self.sender, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
+        status, reply = post_json(self.url, body)
+        assert status == 200, (status, reply)
+        assert isinstance(reply, list)
+        return reply
+
+
+def topics_of(reply: List[Dict[str, Any]]) -> List[str]:
+    """The ``topic`` of each message of a reply that carries a payload."""
+    return [m["custom"]["topic"] for m in reply if isinstance(m.get("custom"), dict)]
+
+
+def load_yaml(path: Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
+
+
+def test_story_user_turns() -> List[List[Tuple[str, str]]]:
+    """``(text, intent)`` of each user turn of every end-to-end test story, in order."""
+    stories = load_yaml(ROOT / "tests" / "test_stories.yml")["stories"]
+    return [
+        [(_ANNOTATION.sub(r"\1", step["user"]).strip(), step["intent"])
+         for step in story["steps"] if "user" in step]
+        for story in stories
+    ]
+
+
+test_story_user_turns.__test__ = False  # a helper, not a pytest test

@@ -1,0 +1,110 @@
+"""CrisisGuard: its place in the pipeline and its handling of typed `/intent` payloads."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.crisis_guard import CrisisGuard, neutralise_payload
+from tests.support import ROOT, load_yaml
+
+INTENTS = {"greet", "cost", "therapy_types", "tell_me_more"}
+VALUES = {"therapy_type=cbt", "aspect=online"}
+
+
+def test_guard_is_the_last_component() -> None:
+    pipeline = load_yaml(ROOT / "config.yml")["pipeline"]
+    assert pipeline[-1]["name"] == "bot.nlu.crisis_guard.CrisisGuard"
+    names = [c["name"] for c in pipeline]
+    assert "KeywordIntentClassifier" not in names[names.index("DIETClassifier"):]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/cost", "/tell_me_more", '/therapy_types{"therapy_type":"cbt"}', ' /cost '],
+)
+def test_button_payloads_pass(text: str) -> None:
+    assert neutralise_payload(text, INTENTS, VALUES) == text
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("/greet I want to die", "greet I want to die"),
+        ('/greet{"x":1} I want to die', 'greet{"x":1} I want to die'),
+        ("/restart", "restart"),
+        ("/crisis", "crisis"),
+        ("/session_start", "session_start"),
+        ('/cost{"therapy_type":"kill_myself"}', 'cost{"therapy_type":"kill_myself"}'),
+        ('/therapy_types{"region":"GB"}', 'therapy_types{"region":"GB"}'),
+        ("/cost@0.1", "cost@0.1"),
+        ("//greet", "greet"),
+        ("/", ""),
+    ],
+)
+def test_other_slash_text_becomes_words(text: str, expected: str) -> None:
+    assert neutralise_payload(text, INTENTS, VALUES) == expected
+
+
+def test_text_without_slash_is_untouched() -> None:
+    assert neutralise_payload("how long is a session?", INTENTS, VALUES) == "how long is a session?"
+
+
+class _Storage:
+    """The guard only touches model storage in train/load; process needs none."""
+
+
+_GUARD: list = []
+
+
+def _guard() -> CrisisGuard:
+    """One guard for the module: building its detector is the slow part."""
+    if not _GUARD:
+        _GUARD.append(CrisisGuard(_Storage(), None, INTENTS, VALUES))  # type: ignore[arg-type]
+    return _GUARD[0]
+
+
+def test_detector_overrides_any_earlier_intent() -> None:
+    message = Message(data={"text": "/greet I want to die", "intent": {"name": "greet", "confidence": 1.0}})
+    _guard().process([message])
+    assert message.get("intent") == {"name": "crisis", "confidence": 1.0}
+    assert message.get("text") == "greet I want to die"
+    assert message.get("crisis")["kind"] == "self"
+    entities = {e["entity"]: e["value"] for e in message.get("entities")}
+    assert entities == {"crisis_kind": "self"}, "no region entity: the slot defaults to US"
+
+
+def test_classifier_crisis_under_fallback_escalates() -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.41},
+               {"name": "cost", "confidence": 0.4}]
+    message = Message(data={"text": "xyzzy plugh", "intent": ranking[0], "intent_ranking": ranking})
+    _guard().process([message])
+    assert message.get("intent")["name"] == "crisis"
+    assert message.get("crisis")["rule"] == "classifier.crisis_intent"
+
+
+def test_ordinary_message_keeps_its_intent() -> None:
+    intent = {"name": "cost", "confidence": 0.9}
+    message = Message(data={"text": "how much does therapy cost", "intent": intent,
+                            "intent_ranking": [intent]})
+    _guard().process([message])
+    assert message.get("intent") == intent
+    assert not message.get("entities")
+
+
+def test_region_from_metadata_and_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = Message(data={"text": "i want to kill myself", "metadata": {"region": "gb"}})
+    _guard().process([message])
+    assert {e["entity"]: e["value"] for e in message.get("entities")}["region"] == "GB"
+    monkeypatch.setenv("CRISIS_REGION", "AU")
+    message = Message(data={"text": "how much does it cost", "intent": {"name": "cost", "confidence": 0.9}})
+    _guard().process([message])
+    assert {e["entity"]: e["value"] for e in message.get("entities")} == {"region": "AU"}
+
+
+def test_guard_does_not_log_the_text(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "i want to kill myself tonight zebra42"
+    with caplog.at_level("DEBUG"):
+        _guard().process([Message(data={"text": secret})])
+    assert "crisis escalation rule=" in caplog.text
+    assert "zebra42" not in caplog.text and "kill myself" not in caplog.text

@@ -1,0 +1,138 @@
+"""The knowledge file is complete and consistent with the domain, rules and README."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict
+
+import pytest
+
+from actions.knowledge import (
+    ASPECT_DEFAULT_TOPIC,
+    CONVERSATIONAL_TOPICS,
+    KNOWLEDGE_TOPICS,
+    SHORT_ANSWER_MAX_WORDS,
+    KnowledgeBase,
+    KnowledgeError,
+    parse_knowledge,
+)
+from tests.support import ROOT, load_yaml
+
+THERAPY_TYPES = {"cbt", "dbt", "psychodynamic", "interpersonal", "act", "humanistic",
+                 "motivational_interviewing", "supportive"}
+THERAPY_FORMATS = {"individual", "couples", "family", "group"}
+#: Intents that are not topics: they resolve against the last topic, or are the crisis.
+DIALOGUE_INTENTS = {"tell_me_more", "followup", "crisis"}
+
+
+def _syllables(word: str) -> int:
+    groups = re.findall(r"[aeiouy]+", word.lower())
+    count = len(groups) - (1 if word.lower().endswith("e") and len(groups) > 1 else 0)
+    return max(count, 1)
+
+
+def flesch_kincaid_grade(text: str) -> float:
+    """US school grade needed to follow ``text`` (Flesch-Kincaid)."""
+    sentences = max(len(re.findall(r"[.!?]+(?:\s|$)", text)), 1)
+    words = re.findall(r"[A-Za-z']+", text)
+    syllables = sum(_syllables(w) for w in words)
+    return 0.39 * len(words) / sentences + 11.8 * syllables / len(words) - 15.59
+
+
+@pytest.mark.parametrize("topic_id", KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS)
+def test_every_topic_is_complete(kb: KnowledgeBase, topic_id: str) -> None:
+    topic = kb.topic(topic_id)
+    assert topic.short and topic.long and topic.title and topic.question
+    assert len(topic.short.split()) <= SHORT_ANSWER_MAX_WORDS, len(topic.short.split())
+    assert len(topic.long.split()) > len(topic.short.split())
+    if topic_id in KNOWLEDGE_TOPICS:
+        assert topic.sources, "knowledge answers cite their seed documents"
+        assert 2 <= len(topic.related) <= 5
+        assert all(r in KNOWLEDGE_TOPICS for r in topic.related)
+        assert topic_id not in topic.related
+
+
+@pytest.mark.parametrize("topic_id", KNOWLEDGE_TOPICS)
+def test_short_answers_are_plain_language(kb: KnowledgeBase, topic_id: str) -> None:
+    """A 14-year-old (US grade 8-9) can follow the short answers."""
+    grade = flesch_kincaid_grade(kb.topic(topic_id).short)
+    assert grade <= 9.0, f"{topic_id} reads at grade {grade:.1f}"
+
+
+def test_readability_measure_can_fail() -> None:
+    dense = ("Psychotherapeutic interventions necessitate comprehensive biopsychosocial "
+             "conceptualisation incorporating multidimensional considerations.")
+    assert flesch_kincaid_grade(dense) > 9.0
+
+
+def test_every_source_has_a_title(kb: KnowledgeBase) -> None:
+    for topic in kb.topics.values():
+        assert all(kb.source_titles[s].strip() for s in topic.sources)
+    used = {s for t in kb.topics.values() for s in t.sources}
+    assert used == set(kb.source_titles), "every listed seed document supports some answer"
+
+
+def test_variants_cover_every_type_and_format(kb: KnowledgeBase) -> None:
+    assert set(kb.topic("therapy_types").variants) == THERAPY_TYPES
+    assert set(kb.topic("therapy_formats").variants) == THERAPY_FORMATS
+
+
+def test_aspects_point_at_real_topics(kb: KnowledgeBase) -> None:
+    assert all(topic in kb.topics for topic in ASPECT_DEFAULT_TOPIC.values())
+    pairs = [(t.id, a) for t in kb.topics.values() for a in t.aspects]
+    assert len(pairs) >= 8, pairs
+
+
+def test_no_numbers_or_links_in_curated_text(kb: KnowledgeBase) -> None:
+    """Crisis numbers come from the domain per region; curated text must not hard-code them."""
+    for topic in kb.topics.values():
+        texts = [topic.short, topic.long, *topic.aspects.values()]
+        texts += [v.short for v in topic.variants.values()] + [v.long for v in topic.variants.values()]
+        for text in texts:
+            assert not re.search(r"\b988\b|\b911\b|https?://|www\.", text), (topic.id, text)
+            assert "commit suicide" not in text.lower()
+
+
+def test_every_intent_maps_to_a_topic(domain_dict: Dict[str, Any], kb: KnowledgeBase) -> None:
+    intents = {i if isinstance(i, str) else next(iter(i)) for i in domain_dict["intents"]}
+    assert intents - DIALOGUE_INTENTS == set(KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS)
+    assert set(kb.topics) == set(KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS)
+
+
+def test_every_topic_intent_has_a_rule() -> None:
+    rules = load_yaml(ROOT / "data" / "rules.yml")["rules"]
+    answered = {
+        rule["steps"][0]["intent"]
+        for rule in rules
+        if rule["steps"][1].get("action") == "action_answer_topic"
+    }
+    assert answered == set(KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS) | {"nlu_fallback"}
+
+
+def test_no_orphan_responses(domain_dict: Dict[str, Any]) -> None:
+    """Every domain response is used by a rule, a story, an action or Rasa itself."""
+    used_by_code = {
+        "utter_crisis_line": (ROOT / "actions" / "actions.py").read_text(),
+        "utter_default": "Rasa's core fallback (action_default_fallback)",
+    }
+    data = (ROOT / "data" / "rules.yml").read_text() + (ROOT / "data" / "stories.yml").read_text()
+    for response in domain_dict["responses"]:
+        assert response in data or response in used_by_code.get(response, ""), response
+
+
+def test_readme_topic_list_matches_knowledge(kb: KnowledgeBase) -> None:
+    from scripts.readme_topics import render_topic_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert render_topic_table(kb) in readme, "run `make readme` to refresh the topic list"
+
+
+def test_broken_knowledge_is_rejected() -> None:
+    raw = load_yaml(ROOT / "actions" / "knowledge.yml")
+    del raw["topics"]["cost"]
+    with pytest.raises(KnowledgeError, match="cost"):
+        parse_knowledge(raw)
+    raw = load_yaml(ROOT / "actions" / "knowledge.yml")
+    raw["topics"]["session_length"]["related"] = ["no_such_topic"]
+    with pytest.raises(KnowledgeError, match="no_such_topic"):
+        parse_knowledge(raw)

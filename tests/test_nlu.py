@@ -1,0 +1,66 @@
+"""The trained NLU model on data it never saw: the held-out test set and the crisis corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable, Dict, List, Tuple
+
+import pytest
+from rasa.shared.nlu.training_data.loading import load_data
+
+from tests.support import OUTPUT, ROOT
+
+MIN_ACCURACY = 0.95
+
+
+def _test_examples() -> List[Tuple[str, str]]:
+    data = load_data(str(ROOT / "tests" / "nlu_test_data.yml"))
+    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+
+
+def test_test_set_is_held_out() -> None:
+    train = {m.get("text").lower().strip() for m in load_data(str(ROOT / "data" / "nlu.yml")).intent_examples}
+    overlap = [text for text, _ in _test_examples() if text.lower().strip() in train]
+    assert overlap == []
+
+
+def test_test_set_covers_every_intent_eight_times() -> None:
+    counts = Counter(intent for _, intent in _test_examples())
+    train_intents = set(load_data(str(ROOT / "data" / "nlu.yml")).intents)
+    assert set(counts) == train_intents
+    assert min(counts.values()) >= 8, counts
+
+
+def test_intent_accuracy_on_held_out_set(parse: Callable[[str], Dict[str, Any]]) -> None:
+    examples = _test_examples()
+    wrong = []
+    for text, intent in examples:
+        predicted = parse(text)["intent"]["name"]
+        if predicted != intent:
+            wrong.append(f"{intent:>26} -> {predicted:<26} {text}")
+    accuracy = 1 - len(wrong) / len(examples)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "nlu_errors.txt").write_text(f"accuracy {accuracy:.3f}\n" + "\n".join(wrong) + "\n")
+    assert accuracy >= MIN_ACCURACY, f"accuracy {accuracy:.3f}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/greet I want to die", '/greet{"x":1} I want to die', "/cost kms", "/crisis", "i want to kill myself"],
+)
+def test_typed_payloads_cannot_skip_the_crisis_check(parse: Callable[[str], Dict[str, Any]], text: str) -> None:
+    assert parse(text)["intent"] == {"name": "crisis", "confidence": 1.0}
+
+
+def test_button_payloads_still_work(parse: Callable[[str], Dict[str, Any]]) -> None:
+    assert parse("/session_frequency")["intent"]["name"] == "session_frequency"
+    parsed = parse('/therapy_types{"therapy_type":"dbt"}')
+    assert parsed["intent"]["name"] == "therapy_types"
+    assert {"entity": "therapy_type", "value": "dbt"}.items() <= parsed["entities"][0].items()
+
+
+@pytest.mark.parametrize("text", ["/restart", "/session_start", '/greet{"region":"GB"}'])
+def test_typed_payloads_cannot_drive_intents_or_slots(parse: Callable[[str], Dict[str, Any]], text: str) -> None:
+    parsed = parse(text)
+    assert parsed["intent"]["name"] not in {"restart", "session_start"}
+    assert not [e for e in parsed["entities"] if e["entity"] == "region"]

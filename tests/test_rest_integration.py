@@ -1,0 +1,78 @@
+"""The bot started as `make run` starts it, asked over the REST channel."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from actions.knowledge import CONVERSATIONAL_TOPICS, KNOWLEDGE_TOPICS, KnowledgeBase
+from tests.conftest import ServedBot, start_bot, stop_bot
+from tests.support import RestClient, post_json, topics_of
+
+
+def client(bot: ServedBot) -> RestClient:
+    return RestClient(bot.base_url, f"it-{uuid.uuid4().hex[:12]}")
+
+
+def test_the_readme_example(served_bot: ServedBot, kb: KnowledgeBase) -> None:
+    reply = client(served_bot).say("how long is a session?")
+    assert reply[0]["text"] == kb.topic("session_length").short
+    assert reply[0]["custom"]["topic"] == "session_length"
+    assert reply[0]["custom"]["sources"] == kb.source_titles_of(kb.topic("session_length"))
+    assert reply[0]["custom"]["related"] == list(kb.topic("session_length").related)
+    assert [b["payload"] for b in reply[0]["buttons"]][: len(kb.topic("session_length").related)]
+
+
+@pytest.mark.parametrize("topic_id", KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS)
+def test_canonical_question_of_every_topic(served_bot: ServedBot, kb: KnowledgeBase, topic_id: str) -> None:
+    topic = kb.topic(topic_id)
+    reply = client(served_bot).say(topic.question)
+    assert reply, "every message is answered"
+    first = reply[0]
+    assert first["custom"]["topic"] == topic_id, (topic.question, first["custom"])
+    assert first["text"] == topic.short
+    assert first["custom"]["sources"] == kb.source_titles_of(topic)
+    assert first["custom"]["related"] == list(topic.related)
+    for message in reply:
+        assert "custom" in message, "every reply message carries the payload"
+
+
+def test_greeting_ends_with_the_crisis_line(served_bot: ServedBot) -> None:
+    reply = client(served_bot).say("hello")
+    assert topics_of(reply) == ["greet", "crisis_line"]
+    assert "988" in reply[-1]["text"]
+
+
+@pytest.mark.parametrize(
+    "body", [[], "text", {"sender": "a"}, {"message": "hi"}, {"sender": 5, "message": "hi"},
+             {"sender": "a", "message": 5}, {"sender": "x" * 500, "message": "hi"}],
+)
+def test_malformed_requests_get_a_json_400(served_bot: ServedBot, body: object) -> None:
+    status, reply = post_json(f"{served_bot.base_url}/webhooks/rest/webhook", body)
+    assert status == 400 and isinstance(reply, dict) and reply["error"]
+
+
+def test_invalid_json_gets_a_json_400(served_bot: ServedBot) -> None:
+    status, reply = post_json(f"{served_bot.base_url}/webhooks/rest/webhook", b"{not json")
+    assert status == 400 and "JSON" in reply["error"]
+
+
+def test_servers_listen_on_loopback_only(served_bot: ServedBot) -> None:
+    out = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+    ports = {served_bot.base_url.rsplit(":", 1)[1], served_bot.actions_url.rsplit(":", 1)[1]}
+    listening = [line.split()[3] for line in out.splitlines() if line.split()[3].rsplit(":", 1)[1] in ports]
+    assert len(listening) == 2, listening
+    assert all(address.startswith("127.0.0.1:") for address in listening), listening
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_both_processes_stop_together(sig: int) -> None:
+    bot = start_bot(f"run-stop-{sig}.log")
+    children = subprocess.run(["pgrep", "-g", str(bot.process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 3, "run.sh, the action server and Rasa"
+    stop_bot(bot, sig)
+    left = subprocess.run(["pgrep", "-g", str(bot.process.pid)], capture_output=True, text=True).stdout.split()
+    assert left == []
