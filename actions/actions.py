@@ -22,10 +22,6 @@ from actions.answers import (
 )
 from actions.knowledge import load_knowledge
 
-#: Topics whose reply is followed by the region's crisis line from the domain.
-TOPICS_WITH_CRISIS_LINE = frozenset({"greet", "help", "out_of_scope"})
-
-
 def _latest_entities(tracker: Tracker) -> Dict[str, str]:
     """Entities of the latest message only: earlier ones must not leak into this answer."""
     return {
@@ -36,10 +32,7 @@ def _latest_entities(tracker: Tracker) -> Dict[str, str]:
 
 
 def _send(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:
-    kb = load_knowledge()
-    dispatcher.utter_message(**render(kb, answer))
-    if answer.topic.id in TOPICS_WITH_CRISIS_LINE:
-        dispatcher.utter_message(response="utter_crisis_line")
+    dispatcher.utter_message(**render(load_knowledge(), answer))
     if not remembers(answer):
         return []
     variant = answer.variant.key if answer.variant else None

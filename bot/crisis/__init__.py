@@ -1,0 +1,24 @@
+"""Crisis safety layer: detection of suicide, self-harm and abuse disclosures.
+
+``CrisisDetector``, ``Detection`` and ``KINDS`` are exported lazily (PEP 562) so that
+importing a light sibling module such as ``bot.crisis.regions`` does not pay for
+loading spaCy; the detector is only imported when one of these names is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from bot.crisis.detector import KINDS, CrisisDetector, Detection
+
+__all__ = ["CrisisDetector", "Detection", "KINDS"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the detector module on first use of one of its public names."""
+    if name in __all__:
+        from bot.crisis import detector
+
+        return getattr(detector, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
