@@ -75,12 +75,20 @@ def test_detector_overrides_any_earlier_intent() -> None:
 
 
 def test_classifier_crisis_under_fallback_escalates() -> None:
-    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.41},
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.55},
                {"name": "cost", "confidence": 0.4}]
     message = Message(data={"text": "xyzzy plugh", "intent": ranking[0], "intent_ranking": ranking})
     _guard().process([message])
     assert message.get("intent")["name"] == "crisis"
     assert message.get("crisis")["rule"] == "classifier.crisis_intent"
+
+
+def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:
+    ranking = [{"name": "crisis", "confidence": 0.3}, {"name": "difficult_emotions", "confidence": 0.2}]
+    message = Message(data={"text": "my life feels boring", "intent": ranking[0], "intent_ranking": ranking})
+    _guard().process([message])
+    assert message.get("intent")["name"] == "nlu_fallback", "only the guard may decide crisis"
+    assert message.get("crisis") is None
 
 
 def test_ordinary_message_keeps_its_intent() -> None:
