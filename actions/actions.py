@@ -23,12 +23,16 @@ from actions.answers import (
 from actions.knowledge import load_knowledge
 
 def _latest_entities(tracker: Tracker) -> Dict[str, str]:
-    """Entities of the latest message only: earlier ones must not leak into this answer."""
-    return {
-        entity["entity"]: str(entity["value"])
-        for entity in tracker.latest_message.get("entities", [])
-        if entity.get("entity") and entity.get("value") is not None
-    }
+    """Entities of the latest message only: earlier ones must not leak into this answer.
+
+    An entity named with several different values ("couples, family or group") picks
+    none of them: the message asks about the topic as a whole.
+    """
+    values: Dict[str, set] = {}
+    for entity in tracker.latest_message.get("entities", []):
+        if entity.get("entity") and entity.get("value") is not None:
+            values.setdefault(entity["entity"], set()).add(str(entity["value"]))
+    return {name: next(iter(found)) for name, found in values.items() if len(found) == 1}
 
 
 def _send(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:

@@ -21,13 +21,19 @@ from actions.knowledge import (
 
 def make_tracker(
     intent: str,
-    entities: Optional[Dict[str, str]] = None,
+    entities: Optional[Dict[str, Any]] = None,
     slots: Optional[Dict[str, Any]] = None,
 ) -> Tracker:
+    """A tracker whose latest message has ``intent``; an entity may list several values."""
+    pairs = [
+        (name, value)
+        for name, given in (entities or {}).items()
+        for value in (given if isinstance(given, list) else [given])
+    ]
     latest = {
         "text": "(text is irrelevant to the action)",
         "intent": {"name": intent, "confidence": 0.9},
-        "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
+        "entities": [{"entity": k, "value": v} for k, v in pairs],
     }
     all_slots = {"topic": None, "variant": None, "region": None, "crisis_kind": None, **(slots or {})}
     return Tracker("tester", all_slots, latest, [], False, None, {}, "action_listen")
@@ -156,4 +162,11 @@ def test_entities_of_earlier_messages_do_not_leak(kb: KnowledgeBase, domain_dict
     tracker = make_tracker("therapy_types", slots={"topic": "therapy_types", "variant": "cbt"})
     messages, events = run(ActionAnswerTopic(), tracker, domain_dict)
     assert messages[0]["text"] == kb.topic("therapy_types").short
+    assert SlotSet("variant", None) in events
+
+
+def test_several_variants_named_get_the_overview(kb: KnowledgeBase, domain_dict: Dict[str, Any]) -> None:
+    tracker = make_tracker("therapy_formats", {"therapy_format": ["couples", "family", "group"]})
+    messages, events = run(ActionAnswerTopic(), tracker, domain_dict)
+    assert messages[0]["text"] == kb.topic("therapy_formats").short
     assert SlotSet("variant", None) in events
