@@ -6,7 +6,7 @@ and remembers the topic in the ``topic`` and ``variant`` slots for follow-ups.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -21,6 +21,7 @@ from actions.answers import (
     render,
 )
 from actions.knowledge import load_knowledge
+
 
 def _latest_entities(tracker: Tracker) -> Dict[str, str]:
     """Entities of the latest message only: earlier ones must not leak into this answer.
@@ -46,11 +47,11 @@ def _send(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:
 class ActionAnswerTopic(Action):
     """Answers a question with the curated entry for its intent."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_topic"
 
     def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         return _send(dispatcher, answer_for_intent(load_knowledge(), intent, _latest_entities(tracker)))
@@ -59,11 +60,11 @@ class ActionAnswerTopic(Action):
 class ActionAnswerFollowup(Action):
     """Answers "and how often?"-style questions in the light of the last topic."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_followup"
 
     def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         answer = answer_for_followup(
             load_knowledge(), tracker.get_slot("topic"), _latest_entities(tracker)
@@ -74,11 +75,11 @@ class ActionAnswerFollowup(Action):
 class ActionTellMeMore(Action):
     """Gives the longer answer of the last topic."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_tell_me_more"
 
     def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         answer = answer_for_more(
             load_knowledge(), tracker.get_slot("topic"), tracker.get_slot("variant")

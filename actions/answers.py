@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping
 
 from actions.knowledge import (
     ASPECT_DEFAULT_TOPIC,
@@ -33,12 +33,12 @@ class Answer:
     """Which entry answers a message, and how much of it to say."""
 
     topic: Topic
-    variant: Optional[Variant] = None
-    aspect: Optional[str] = None
+    variant: Variant | None = None
+    aspect: str | None = None
     detailed: bool = False
 
 
-def topic_payload(topic_id: str, entities: Optional[Mapping[str, str]] = None) -> str:
+def topic_payload(topic_id: str, entities: Mapping[str, str] | None = None) -> str:
     """The button payload that asks for a topic: an intent with optional entities.
 
     The crisis guard in the NLU pipeline accepts exactly this shape from users and
@@ -49,7 +49,7 @@ def topic_payload(topic_id: str, entities: Optional[Mapping[str, str]] = None) -
     return f"/{topic_id}{json.dumps(dict(entities), separators=(',', ':'))}"
 
 
-def _buttons(kb: KnowledgeBase, topic: Topic, variant: Optional[Variant]) -> List[Dict[str, str]]:
+def _buttons(kb: KnowledgeBase, topic: Topic, variant: Variant | None) -> List[Dict[str, str]]:
     buttons = []
     if variant is None and topic.variants:
         entity = next(e for e, t in VARIANT_ENTITIES.items() if t == topic.id)
@@ -86,8 +86,8 @@ def render(kb: KnowledgeBase, answer: Answer) -> Reply:
 
 
 def _variant_from_entities(
-    kb: KnowledgeBase, entities: Mapping[str, str], topic_id: Optional[str] = None
-) -> Optional[Answer]:
+    kb: KnowledgeBase, entities: Mapping[str, str], topic_id: str | None = None
+) -> Answer | None:
     for entity, value in entities.items():
         found = kb.variant_topic_for(entity, value)
         if found and (topic_id is None or found[0].id == topic_id):
@@ -95,7 +95,7 @@ def _variant_from_entities(
     return None
 
 
-def answer_for_intent(kb: KnowledgeBase, intent: Optional[str], entities: Mapping[str, str]) -> Answer:
+def answer_for_intent(kb: KnowledgeBase, intent: str | None, entities: Mapping[str, str]) -> Answer:
     """The answer to a question NLU classified as ``intent``.
 
     Anything that is not a known topic (``nlu_fallback``, an intent missing from the
@@ -107,7 +107,7 @@ def answer_for_intent(kb: KnowledgeBase, intent: Optional[str], entities: Mappin
 
 
 def answer_for_followup(
-    kb: KnowledgeBase, last_topic: Optional[str], entities: Mapping[str, str]
+    kb: KnowledgeBase, last_topic: str | None, entities: Mapping[str, str]
 ) -> Answer:
     """Resolves an elliptical follow-up ("and how often?") against the last topic.
 
@@ -129,7 +129,7 @@ def answer_for_followup(
 
 
 def answer_for_more(
-    kb: KnowledgeBase, last_topic: Optional[str], last_variant: Optional[str]
+    kb: KnowledgeBase, last_topic: str | None, last_variant: str | None
 ) -> Answer:
     """The longer answer of the last topic (and variant) for "tell me more"."""
     if last_topic not in kb.topics:

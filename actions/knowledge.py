@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 import yaml
 
@@ -118,7 +118,7 @@ class KnowledgeBase:
         """The human-readable titles of a topic's sources, in the file's order."""
         return [self.source_titles[source] for source in topic.sources]
 
-    def variant_topic_for(self, entity: str, value: str) -> Optional[Tuple[Topic, Variant]]:
+    def variant_topic_for(self, entity: str, value: str) -> Tuple[Topic, Variant] | None:
         """The topic and variant an entity value selects, if the knowledge has it."""
         topic_id = VARIANT_ENTITIES.get(entity)
         if topic_id is None:
@@ -197,7 +197,7 @@ def parse_knowledge(raw: Mapping) -> KnowledgeBase:
     return KnowledgeBase(topics=topics, source_titles=source_titles)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_knowledge(path: Path = KNOWLEDGE_FILE) -> KnowledgeBase:
     """Loads the knowledge file once per process (it is read-only at run time)."""
     with open(path, encoding="utf-8") as handle:

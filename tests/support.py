@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import yaml
 
@@ -59,7 +59,7 @@ class RestClient:
         self.url = f"{base_url}/webhooks/rest/webhook"
         self.sender = sender
 
-    def say(self, message: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    def say(self, message: str, metadata: Dict[str, Any] | None = None) -> List[Dict[str, Any]]:
         body: Dict[str, Any] = {"sender": self.sender, "message": message}
         if metadata is not None:
             body["metadata"] = metadata

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 from rasa_sdk import Tracker
@@ -21,8 +21,8 @@ from actions.knowledge import (
 
 def make_tracker(
     intent: str,
-    entities: Optional[Dict[str, Any]] = None,
-    slots: Optional[Dict[str, Any]] = None,
+    entities: Dict[str, Any] | None = None,
+    slots: Dict[str, Any] | None = None,
 ) -> Tracker:
     """A tracker whose latest message has ``intent``; an entity may list several values."""
     pairs = [
@@ -88,7 +88,9 @@ def test_greeting_says_it_is_no_substitute_and_points_to_urgent_help(kb: Knowled
 
 
 @pytest.mark.parametrize("intent", ["nlu_fallback", "no_such_intent"])
-def test_unknown_or_unsure_gets_out_of_scope_never_a_guess(kb: KnowledgeBase, domain_dict: Dict[str, Any], intent: str) -> None:
+def test_unknown_or_unsure_gets_out_of_scope_never_a_guess(
+    kb: KnowledgeBase, domain_dict: Dict[str, Any], intent: str
+) -> None:
     messages, _ = run(ActionAnswerTopic(), make_tracker(intent), domain_dict)
     assert messages[0]["text"] == kb.topic("out_of_scope").short
     assert payload(messages[0])["topic"] == "out_of_scope"
@@ -96,7 +98,9 @@ def test_unknown_or_unsure_gets_out_of_scope_never_a_guess(kb: KnowledgeBase, do
 
 
 @pytest.mark.parametrize("entity,topic_id", [("therapy_type", "therapy_types"), ("therapy_format", "therapy_formats")])
-def test_variants_are_chosen_by_entity(kb: KnowledgeBase, domain_dict: Dict[str, Any], entity: str, topic_id: str) -> None:
+def test_variants_are_chosen_by_entity(
+    kb: KnowledgeBase, domain_dict: Dict[str, Any], entity: str, topic_id: str
+) -> None:
     for key, variant in kb.topic(topic_id).variants.items():
         messages, events = run(ActionAnswerTopic(), make_tracker(topic_id, {entity: key}), domain_dict)
         assert messages[0]["text"] == variant.short

@@ -64,3 +64,32 @@ def test_typed_payloads_cannot_drive_intents_or_slots(parse: Callable[[str], Dic
     parsed = parse(text)
     assert parsed["intent"]["name"] not in {"restart", "session_start"}
     assert not [e for e in parsed["entities"] if e["entity"] == "region"]
+
+
+def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[str], Dict[str, Any]]) -> None:
+    """The detector's recall holds through the trained pipeline, with the right resources."""
+    from bot.crisis import corpus
+
+    problems = []
+    for label, categories in corpus.load_escalate().items():
+        for category, text in corpus.iter_messages(categories):
+            parsed = parse(text)
+            kind = (parsed.get("crisis") or {}).get("kind")
+            if parsed["intent"]["name"] != "crisis" or kind != category.kind:
+                problems.append(f"{label}/{category.name}: {parsed['intent']['name']} {kind}: {text}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_full_pipeline_false_positives_on_must_not(parse: Callable[[str], Dict[str, Any]]) -> None:
+    from bot.crisis import corpus
+
+    messages = [text for _, text in corpus.iter_messages(corpus.load_must_not())]
+    escalated = [
+        f"{parsed['crisis']['rule']}: {text}"
+        for text in messages
+        if (parsed := parse(text))["intent"]["name"] == "crisis"
+    ]
+    rate = len(escalated) / len(messages)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "crisis_false_positives.txt").write_text(f"rate {rate:.3f}\n" + "\n".join(escalated) + "\n")
+    assert rate <= 0.05, f"{rate:.1%} false positives:\n" + "\n".join(escalated)

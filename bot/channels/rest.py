@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -25,7 +25,7 @@ MAX_SENDER_ID_CHARS = 128
 class WholeMessageOutputChannel(CollectingOutputChannel):
     """Collects each bot message as one dict instead of one per part."""
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         """Stores the message with only the keys a client renders."""
         whole = {"recipient_id": recipient_id}
         for key in ("text", "buttons", "custom", "image", "attachment"):
@@ -63,7 +63,7 @@ class RestInput(InputChannel):
     """``POST /webhooks/rest/webhook`` with ``{"sender", "message", "metadata"?}``."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """Keeps Rasa's URL, so clients of the stock REST channel work unchanged."""
         return "rest"
 
@@ -106,6 +106,6 @@ class RestInput(InputChannel):
 
         return webhook
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> Dict[str, Any] | None:
         """Metadata (e.g. ``{"region": "GB"}``) comes from the validated body instead."""
         return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping, Tuple
 
 DEFAULT_REGION = "US"
 REGION_ENV_VAR = "CRISIS_REGION"
@@ -58,7 +58,7 @@ US_SPECIALIST_NUMBERS: Mapping[str, str] = {
 }
 
 
-def normalise_region(value: Any) -> Optional[str]:
+def normalise_region(value: Any) -> str | None:
     """The region code for a user-supplied value, or ``None`` if it is not one we serve.
 
     Accepts any case and the common alias "UK"; anything else (wrong type, unknown code)

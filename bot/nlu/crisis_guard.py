@@ -11,9 +11,11 @@ message it:
    entities, and nothing else) pass through; any other leading ``/`` is dropped so the
    words are treated as words;
 2. runs the pure-Python crisis detector, and also honours the classifier when its best
-   non-fallback guess is ``crisis`` with confidence of at least 0.5; either way the intent becomes ``crisis`` with
-   confidence 1.0, with the entity ``crisis_kind`` for the domain's conditional crisis
-   responses;
+   non-fallback guess is ``crisis`` with confidence of at least 0.5, unless the detector
+   looked at the risk wording and ruled it out ("I'm not suicidal, just curious"). Either
+   way the intent becomes ``crisis`` with confidence 1.0, with the entity ``crisis_kind``
+   for the domain's conditional crisis responses; an unsure classifier guess of crisis
+   becomes ``nlu_fallback``, so the crisis rule only ever follows this component's decision;
 3. adds the ``region`` entity when the message metadata (``{"region": "GB"}``) or the
    deployment (``CRISIS_REGION``) names a region; the ``region`` slot defaults to US.
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any, Dict, List, Set
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -94,7 +96,7 @@ class CrisisGuard(GraphComponent):
     """Escalates every message that shows risk to the ``crisis`` intent."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """No options: the guard's behaviour is not meant to be tuned per deployment."""
         return {}
 
@@ -102,8 +104,8 @@ class CrisisGuard(GraphComponent):
         self,
         model_storage: ModelStorage,
         resource: Resource,
-        intents: Optional[Set[str]] = None,
-        entity_values: Optional[Set[str]] = None,
+        intents: Set[str] | None = None,
+        entity_values: Set[str] | None = None,
     ) -> None:
         """Builds the detector once; it is shared by every message this process parses."""
         self._model_storage = model_storage
@@ -115,7 +117,7 @@ class CrisisGuard(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -139,7 +141,7 @@ class CrisisGuard(GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -171,14 +173,16 @@ class CrisisGuard(GraphComponent):
         # asked for one, so a conversation keeps a region it was given earlier.
         if asked_region or region != DEFAULT_REGION:
             self._add_entity(message, "region", region, 0, 0)
-        detection = self._detector.detect(safe_text) or self._classifier_detection(message)
+        detection, ruled_out = self._detector.screen(safe_text)
+        if detection is None and not ruled_out:
+            detection = self._classifier_detection(message)
         if detection is not None:
             self._escalate(message, detection, region)
         elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == CRISIS_INTENT:
             self._demote_unsure_crisis_guess(message)
 
     @staticmethod
-    def _classifier_detection(message: Message) -> Optional[Detection]:
+    def _classifier_detection(message: Message) -> Detection | None:
         """A detection when the classifier's confident best guess, ignoring fallback, is crisis."""
         ranking = [
             entry

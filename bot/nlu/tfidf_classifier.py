@@ -11,7 +11,7 @@ in it is on a fixed allow-list, so a model archive cannot smuggle in arbitrary o
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 import skops.io as sio
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -52,16 +52,16 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
     """Predicts the intent and a ranking of the most likely intents."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """Regularisation and ranking length; tuned on the held-out set (see module doc)."""
         return {"C": 30.0, "ranking_length": 10, "max_iter": 3000}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        pipeline: Optional[Pipeline] = None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         """Wraps a trained scikit-learn pipeline (``None`` before training)."""
         self._config = {**self.get_default_config(), **config}
@@ -72,7 +72,7 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -105,7 +105,7 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -127,9 +127,9 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         texts = [m.get(TEXT) or "" for m in messages]
         probabilities = self._pipeline.predict_proba(texts)
         intents = self._pipeline.classes_
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=True):
             ranking = sorted(
-                ({"name": str(name), "confidence": float(p)} for name, p in zip(intents, row)),
+                ({"name": str(name), "confidence": float(p)} for name, p in zip(intents, row, strict=True)),
                 key=lambda entry: -entry["confidence"],
             )[: self._config["ranking_length"]]
             message.set(INTENT, ranking[0], add_to_output=True)
