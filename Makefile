@@ -6,8 +6,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 RASA    := $(VENV)/bin/rasa
 MODEL   := models/therapy-bot.tar.gz
-# Everything the trained model depends on: retrain only when one of these changes.
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(shell find bot -name '*.py' 2>/dev/null)
+# Everything the trained model depends on (data, domain, config and the custom NLU
+# components with the detector they wrap): retrain only when one of these changes.
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(shell find bot/nlu bot/crisis -name '*.py' 2>/dev/null)
 
 export RASA_PORT    ?= 5005
 export ACTIONS_PORT ?= 5055
@@ -44,7 +45,8 @@ run: install train  ## Start the action server and Rasa (REST + socketio) on loo
 shell: install train  ## Chat with the bot in the terminal
 	scripts/shell.sh
 
-test: install train  ## Run every test (unit, data, NLU, conversations, integration)
+test: install train  ## Lint, then run every test (unit, data, NLU, conversations, integration)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: install  ## ruff over the project

@@ -17,9 +17,30 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.crisis.regions import REGIONS, deployment_region, normalise_region
+
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_ID_CHARS = 128
+UNAVAILABLE_TEXT = (
+    "Sorry, I'm having trouble answering right now. Please try again in a moment."
+)
+
+
+def unavailable_reply(recipient_id: str, metadata: Dict[str, Any] | None) -> list[Dict[str, Any]]:
+    """What to send when a turn produced no reply (e.g. the action server is down).
+
+    Every turn must be answered, and the crisis line for the person's region is always
+    shown with it, because the person may be struggling to ask for help.
+    """
+    region = normalise_region((metadata or {}).get("region")) or deployment_region()
+    return [
+        {
+            "recipient_id": recipient_id,
+            "text": f"{UNAVAILABLE_TEXT} {REGIONS[region].banner}",
+            "custom": {"topic": "unavailable", "region": region},
+        }
+    ]
 
 
 class WholeMessageOutputChannel(CollectingOutputChannel):
@@ -102,6 +123,8 @@ class RestInput(InputChannel):
             except Exception:
                 logger.exception("REST message handling failed (message text not logged)")
                 return _error(500, "Something went wrong on our side; please try again.")
+            if not collector.messages:
+                return response.json(unavailable_reply(body["sender"], body["metadata"]))
             return response.json(collector.messages)
 
         return webhook
