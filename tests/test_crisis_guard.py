@@ -75,7 +75,7 @@ def test_detector_overrides_any_earlier_intent() -> None:
 
 
 def test_classifier_crisis_under_fallback_escalates() -> None:
-    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.55},
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.85},
                {"name": "cost", "confidence": 0.4}]
     message = Message(data={"text": "xyzzy plugh", "intent": ranking[0], "intent_ranking": ranking})
     _guard().process([message])

@@ -1193,7 +1193,11 @@ def _pills_quantity(ctx: _Ctx, start: int, end: int) -> bool:
     sent = " ".join(sent_toks)
     if _ADHERENCE_RE.search(sent):
         return False
-    qty = bool(_QTY_RE.search(sent))
+    quantities = set(_QTY_RE.findall(sent))
+    if quantities == {"enough"}:
+        # "is therapy enough or do i need pills" is about therapy; "enough pills" is a quantity.
+        quantities = {q for q in quantities if "enough" in ctx.low[max(start - 3, s) : start]}
+    qty = bool(quantities)
     if not qty:
         for j in range(s, e):
             if _big_number(ctx.low[j]):
@@ -2921,12 +2925,22 @@ _SETS.update(_TABLE_EXTRA_SETS)
 _CANONICAL = {"kill", "killing", "killed", "kills", "myself", "my", "self", "suicide", "suicidal"}
 
 
+def caregiver_or_minor_in(ctx: _Ctx, start: int) -> bool:
+    """Whether a caregiver acts in the sentence or the speaker is a minor."""
+    actor, _ = _actor(ctx, start)
+    return actor == "caregiver" or ctx.minor
+
+
 def _child_phrase_ok(ctx: _Ctx, start: int, end: int) -> bool:
     """Child-specific phrases need an adult actor or a child in the sentence."""
     phrase = " ".join(ctx.low[start:end])
     sent = ctx.sentence(start)
     if phrase == "child abuse":
-        return True
+        # A general question ("do therapists have to report child abuse") is not a
+        # disclosure; any first-person or caregiver wording in the sentence still is.
+        general = re.search(r"\b(report\w*|mandat\w*|confidential\w*|therapists?|counsell?ors?|laws?|legal)\b", sent)
+        personal = re.search(r"\b(i|me|my|mine|i'?m|i'?ve|we|us|our)\b", sent)
+        return not general or bool(personal) or caregiver_or_minor_in(ctx, start)
     actor, _ = _actor(ctx, start)
     caregiver_or_minor = actor == "caregiver" or ctx.minor
     if "secret" in phrase:
@@ -2959,6 +2973,25 @@ def _child_phrase_ok(ctx: _Ctx, start: int, end: int) -> bool:
 # ---------------------------------------------------------------------------
 
 _REGEX_RULES: List[Tuple[str, str, re.Pattern[str]]] = [
+    (
+        # Doubting one's own safety is a risk statement in crisis-line practice.
+        "indirect.unsafe",
+        "self",
+        re.compile(
+            r"\b(?:not sure|don'?t know if|unsure if|doubt)\s+i\s+(?:can|could|will|'ll)\s+(?:stay|keep"
+            r"(?:\s+myself)?)\s+safe\b"
+            r"|\b(?:can'?t|cannot|won'?t be able to)\s+(?:stay|keep(?:\s+myself)?)\s+safe\b"
+            r"|\bi\s+(?:don'?t|do not)\s+feel\s+safe\s+(?:with|around)\s+myself\b"
+            r"|\bi'?m\s+not\s+safe\s+(?:right now|tonight|anymore|from myself)\b"
+        ),
+    ),
+    (
+        "indirect.no_point_alive",
+        "self",
+        re.compile(
+            r"\bno\s+(?:point|reason|use)\s+(?:in\s+)?(?:me\s+)?(?:being|staying|still being)\s+alive\b"
+        ),
+    ),
     (
         # "I'm in crisis" is how many people ask for help; a lone "crisis" (or a typed
         # "/crisis") asks for the crisis resources. Someone else's or the world's crisis
@@ -3342,12 +3375,13 @@ class CrisisDetector:
         return self.screen(text)[0]
 
     def screen(self, text: str) -> Tuple[Detection | None, bool]:
-        """The most urgent crisis signal, and whether risk wording was seen and ruled safe.
+        """The most urgent crisis signal, and whether risk wording was seen and negated.
 
-        The second value is True for "I'm not suicidal, just curious" or "I cut myself
-        shaving": the wording was considered and ruled out by negation, idiom or accident
-        checks. The NLU guard then does not let a word-counting classifier overrule that
-        judgement, while it may still escalate messages with no risk wording the rules know.
+        The second value is True for "I'm not suicidal, just curious": the wording was
+        considered and the speaker negated it. The NLU guard then does not let a
+        word-counting classifier, which cannot read negation, overrule that judgement.
+        Only explicit negation vetoes the classifier; a rule that merely did not match
+        its context ("there's no point in me being alive") leaves the classifier free.
 
         Never raises on string input: an internal error in a rule must not turn into
         a crash of the conversation, so the message is re-checked with the regex layer
@@ -3388,8 +3422,8 @@ class CrisisDetector:
     def _all(self, norm: str, rejected: List[str] | None = None) -> List[Tuple[Detection, int]]:
         """Every detection with its token position.
 
-        ``rejected`` collects the ids of rules whose wording matched but whose checks
-        (negation, idiom, accident) ruled it out.
+        ``rejected`` collects the ids of rules whose wording matched but that the speaker
+        negated ("I'm not suicidal").
         """
         doc = self._doc(norm)
         ctx = _Ctx(doc, norm)
@@ -3399,11 +3433,9 @@ class CrisisDetector:
             seen[key] = seen.get(key, 0) + 1
             if seen[key] > _MAX_EVALS_PER_RULE:
                 continue
-            det = self._evaluate(ctx, self._rules[key], start, end)
+            det = self._evaluate(ctx, self._rules[key], start, end, rejected)
             if det is not None:
                 found.append((det, start))
-            elif rejected is not None:
-                rejected.append(key)
         gates: Dict[str, bool] = {}
         for rule, mode, pattern in _REGEX_RULES:
             gate_key = "spanish" if rule.startswith("spanish.") else rule
@@ -3434,12 +3466,14 @@ class CrisisDetector:
                 else:
                     start, end = span.start, span.end
                 det = self._evaluate(
-                    ctx, _Rule(rule, mode, None, rule.startswith(("slang", "spanish.s", "emoji"))), start, end
+                    ctx,
+                    _Rule(rule, mode, None, rule.startswith(("slang", "spanish.s", "emoji"))),
+                    start,
+                    end,
+                    rejected,
                 )
                 if det is not None:
                     found.append((det, start))
-                elif rejected is not None:
-                    rejected.append(rule)
         return found
 
     def _token_matches(self, doc: Doc, ctx: _Ctx) -> List[Tuple[str, int, int]]:
@@ -3483,14 +3517,21 @@ class CrisisDetector:
         out.sort(key=lambda item: item[1])
         return out
 
-    def _evaluate(self, ctx: _Ctx, rule: _Rule, start: int, end: int) -> Detection | None:
-        """Apply a rule's check, negation and subject logic to one match."""
+    def _evaluate(
+        self, ctx: _Ctx, rule: _Rule, start: int, end: int, negated: List[str] | None = None
+    ) -> Detection | None:
+        """Apply a rule's check, negation and subject logic to one match.
+
+        ``negated`` collects the ids of rules whose match the speaker negated.
+        """
         if rule.check is not None and not rule.check(ctx, start, end):
             return None
         rule_id = rule.rule
         if rule.negatable and ctx.n:
             neg = _negation(ctx, start, end)
             if neg == "negated":
+                if negated is not None:
+                    negated.append(rule.rule)
                 return None
             if neg == "double":
                 rule_id = "negation.double_negative"
