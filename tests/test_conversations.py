@@ -131,3 +131,21 @@ def test_crisis_at_every_turn_of_every_test_story(served_bot: ServedBot, story_i
                 assert_crisis(reply)
             else:
                 assert reply and all(m["custom"]["topic"] != "crisis" for m in reply), (text, reply)
+
+
+def test_deployment_region_applies_to_every_conversation() -> None:
+    """`CRISIS_REGION=GB make run`: crisis replies and the greeting's crisis line are British."""
+    from tests.conftest import start_bot, stop_bot
+
+    bot = start_bot("run-gb.log", CRISIS_REGION="GB")
+    try:
+        client = RestClient(bot.base_url, f"gb-{uuid.uuid4().hex[:8]}")
+        greeting = client.say("hello")
+        assert greeting[-1]["custom"] == {"topic": "crisis_line", "region": "GB"}
+        assert "116 123" in greeting[-1]["text"]
+        assert_crisis(client.say("i want to die"), region="GB")
+        # a channel can still override it for one conversation
+        other = RestClient(bot.base_url, f"gb-{uuid.uuid4().hex[:8]}")
+        assert_crisis(other.say("kms", metadata={"region": "AU"}), region="AU")
+    finally:
+        stop_bot(bot)
