@@ -70,6 +70,7 @@ VARIANT_ENTITIES: Mapping[str, str] = {
     "therapy_format": "therapy_formats",
 }
 
+#: Editorial limit for short answers, held by the tests rather than at load time.
 SHORT_ANSWER_MAX_WORDS = 90
 
 
@@ -138,8 +139,6 @@ def _require(entry: Mapping, key: str, where: str) -> str:
 def _parse_topic(topic_id: str, entry: Mapping, source_ids: set) -> Topic:
     where = f"topic '{topic_id}'"
     short = _require(entry, "short", where)
-    if len(short.split()) > SHORT_ANSWER_MAX_WORDS + 10:
-        raise KnowledgeError(f"{where}: short answer is {len(short.split())} words")
     sources = tuple(entry.get("sources") or ())
     unknown = [s for s in sources if s not in source_ids]
     if unknown:
@@ -154,6 +153,8 @@ def _parse_topic(topic_id: str, entry: Mapping, source_ids: set) -> Topic:
     unknown_aspects = set(aspects) - set(ASPECT_DEFAULT_TOPIC)
     if unknown_aspects:
         raise KnowledgeError(f"{where}: unknown aspects {sorted(unknown_aspects)}")
+    if entry.get("variants") and topic_id not in VARIANT_ENTITIES.values():
+        raise KnowledgeError(f"{where}: only {sorted(VARIANT_ENTITIES.values())} have variants")
     variants = {
         key: Variant(
             key=key,

@@ -134,3 +134,7 @@ def test_broken_knowledge_is_rejected() -> None:
     raw["topics"]["session_length"]["related"] = ["no_such_topic"]
     with pytest.raises(KnowledgeError, match="no_such_topic"):
         parse_knowledge(raw)
+    raw = load_yaml(ROOT / "actions" / "knowledge.yml")
+    raw["topics"]["cost"]["variants"] = raw["topics"]["therapy_types"]["variants"]
+    with pytest.raises(KnowledgeError, match="variants"):
+        parse_knowledge(raw)

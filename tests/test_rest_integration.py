@@ -23,7 +23,7 @@ def test_the_readme_example(served_bot: ServedBot, kb: KnowledgeBase) -> None:
     assert reply[0]["custom"]["topic"] == "session_length"
     assert reply[0]["custom"]["sources"] == kb.source_titles_of(kb.topic("session_length"))
     assert reply[0]["custom"]["related"] == list(kb.topic("session_length").related)
-    assert [b["payload"] for b in reply[0]["buttons"]][: len(kb.topic("session_length").related)]
+    assert [b["payload"] for b in reply[0]["buttons"]] == [f"/{r}" for r in kb.topic("session_length").related]
 
 
 @pytest.mark.parametrize("topic_id", KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS)
