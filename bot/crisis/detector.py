@@ -3328,6 +3328,12 @@ class CrisisDetector:
 
     def __init__(self) -> None:
         self._nlp = spacy.blank("en")
+        # spaCy splits dashes only between letters, so "my life-" or "-die" would hide the
+        # word from every rule; runs of dashes and similar marks around words are split off.
+        extra = [r"[-–—_~*=#|]+"]
+        tokenizer = self._nlp.tokenizer
+        tokenizer.prefix_search = spacy.util.compile_prefix_regex(list(self._nlp.Defaults.prefixes) + extra).search
+        tokenizer.suffix_search = spacy.util.compile_suffix_regex(list(self._nlp.Defaults.suffixes) + extra).search
         self._nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         self._nlp.initialize()
         self._lemmatizer = self._nlp.get_pipe("lemmatizer")
