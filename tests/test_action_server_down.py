@@ -1,25 +1,42 @@
-"""With the action server down, crisis replies still work and nothing goes unanswered."""
+"""Action server faults: down, hung, and back again, with one Rasa server throughout.
+
+Crisis replies come from the domain and need no action server. Knowledge questions get
+a short "having trouble" reply with the crisis line while the action server is down or
+hung (``ACTION_TIMEOUT`` bounds the wait), and answers resume as soon as it is back,
+without restarting Rasa.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
+import threading
+import time
 import uuid
-from typing import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator, Tuple
 
 import pytest
 
-from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, wait_for_http
+from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, topics_of, wait_for_http
+
+#: Seconds Rasa waits for the action server in this test (the default is 10).
+ACTION_TIMEOUT = 3
+#: Far longer than any client here waits: a reply can only come from the timeout.
+HUNG_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
-def rasa_without_actions() -> Iterator[str]:
-    """A Rasa server whose action endpoint points at a port where nothing listens."""
-    port = free_port()
+def rasa_and_action_port() -> Iterator[Tuple[str, int]]:
+    """A Rasa server whose action endpoint is a port where nothing listens yet."""
+    port, action_port = free_port(), free_port()
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}/webhook",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "ACTION_TIMEOUT": str(ACTION_TIMEOUT),
+        "DATA_DIR": tempfile.mkdtemp(prefix="no-actions-"),
     }
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with open(OUTPUT / "rasa-no-actions.log", "wb") as log:
@@ -30,26 +47,71 @@ def rasa_without_actions() -> Iterator[str]:
         )
         try:
             wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=240, process=process)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", action_port
         finally:
             process.terminate()
             process.wait(timeout=60)
 
 
-def test_crisis_reply_needs_no_action_server(rasa_without_actions: str) -> None:
-    bot = RestClient(rasa_without_actions, f"down-{uuid.uuid4().hex[:8]}")
-    reply = bot.say("i want to kill myself")
+def _client(base_url: str) -> RestClient:
+    return RestClient(base_url, f"down-{uuid.uuid4().hex[:8]}")
+
+
+def test_crisis_reply_needs_no_action_server(rasa_and_action_port: Tuple[str, int]) -> None:
+    base_url, _ = rasa_and_action_port
+    reply = _client(base_url).say("i want to kill myself")
     assert reply[0]["custom"] == {"topic": "crisis", "kind": "self", "region": "US"}
     assert "988" in reply[0]["text"] and "911" in reply[0]["text"]
-    gb = RestClient(rasa_without_actions, f"down-{uuid.uuid4().hex[:8]}")
-    assert "116 123" in gb.say("i want to end my life", metadata={"region": "GB"})[0]["text"]
+    assert "116 123" in _client(base_url).say("i want to end my life", metadata={"region": "GB"})[0]["text"]
 
 
-def test_knowledge_question_gets_a_trouble_reply_with_the_crisis_line(rasa_without_actions: str) -> None:
-    bot = RestClient(rasa_without_actions, f"down-{uuid.uuid4().hex[:8]}")
-    reply = bot.say("how long is a therapy session?")
+def test_knowledge_question_gets_a_trouble_reply_with_the_crisis_line(rasa_and_action_port: Tuple[str, int]) -> None:
+    base_url, _ = rasa_and_action_port
+    reply = _client(base_url).say("how long is a therapy session?")
     assert len(reply) == 1
     assert reply[0]["custom"]["topic"] == "unavailable"
     assert "trouble answering" in reply[0]["text"] and "988" in reply[0]["text"]
-    nz = RestClient(rasa_without_actions, f"down-{uuid.uuid4().hex[:8]}")
-    assert "1737" in nz.say("what is cbt?", metadata={"region": "NZ"})[0]["text"]
+    assert "1737" in _client(base_url).say("what is cbt?", metadata={"region": "NZ"})[0]["text"]
+
+
+class _HungActionServer(BaseHTTPRequestHandler):
+    """Accepts the action request and never answers in time."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+        time.sleep(HUNG_SECONDS)
+
+    def log_message(self, *_: object) -> None:
+        """Keeps the test output quiet."""
+
+
+def test_hung_then_restored_action_server(rasa_and_action_port: Tuple[str, int]) -> None:
+    base_url, action_port = rasa_and_action_port
+    hung = ThreadingHTTPServer(("127.0.0.1", action_port), _HungActionServer)
+    hung.daemon_threads = True
+    threading.Thread(target=hung.serve_forever, daemon=True).start()
+    try:
+        bot = _client(base_url)
+        # post_json waits 30 s at most: without ACTION_TIMEOUT Rasa would wait five minutes.
+        reply = bot.say("how long is a therapy session?")
+        assert topics_of(reply) == ["unavailable"]
+        assert "988" in reply[0]["text"]
+        assert topics_of(bot.say("i want to die")) == ["crisis"], "a crisis reply is not held up"
+    finally:
+        hung.shutdown()
+        hung.server_close()
+
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "RASA_TELEMETRY_ENABLED": "false"}
+    with open(OUTPUT / "actions-restored.log", "wb") as log:
+        actions = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", str(action_port)],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{action_port}/health", timeout=120, process=actions)
+            bot = _client(base_url)
+            assert topics_of(bot.say("how long is a therapy session?")) == ["session_length"]
+            assert topics_of(bot.say("tell me more")) == ["session_length"]
+        finally:
+            actions.terminate()
+            actions.wait(timeout=60)

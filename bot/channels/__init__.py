@@ -1,1 +1,9 @@
-"""Input channels of the assistant."""
+"""Input channels of the assistant.
+
+Rasa imports a channel module in every server process it starts, before any message is
+handled, so this is where process settings Rasa has no option for are applied.
+"""
+
+from bot import action_timeout
+
+action_timeout.apply()

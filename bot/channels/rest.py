@@ -17,7 +17,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.crisis.regions import REGIONS, deployment_region, normalise_region
+from bot.channels.limits import admit, channel_reply
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +33,7 @@ def unavailable_reply(recipient_id: str, metadata: Dict[str, Any] | None) -> lis
     Every turn must be answered, and the crisis line for the person's region is always
     shown with it, because the person may be struggling to ask for help.
     """
-    region = normalise_region((metadata or {}).get("region")) or deployment_region()
-    return [
-        {
-            "recipient_id": recipient_id,
-            "text": f"{UNAVAILABLE_TEXT} {REGIONS[region].banner}",
-            "custom": {"topic": "unavailable", "region": region},
-        }
-    ]
+    return channel_reply(recipient_id, "unavailable", UNAVAILABLE_TEXT, metadata)
 
 
 class WholeMessageOutputChannel(CollectingOutputChannel):
@@ -106,11 +99,14 @@ class RestInput(InputChannel):
                 return _error(400, str(problem))
             except Exception:  # sanic raises on a body that is not valid JSON
                 return _error(400, "The body must be valid JSON.")
+            admission = admit(body["sender"], body["message"], body["metadata"])
+            if admission.reply is not None:
+                return response.json(admission.reply)
             collector = WholeMessageOutputChannel()
             try:
                 await on_new_message(
                     UserMessage(
-                        body["message"],
+                        admission.text,
                         collector,
                         body["sender"],
                         input_channel=self.name(),

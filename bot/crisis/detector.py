@@ -60,7 +60,7 @@ import spacy
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
-__all__ = ["KINDS", "Detection", "CrisisDetector", "normalise", "MAX_CHARS", "HEAD_TAIL_CHARS"]
+__all__ = ["KINDS", "Detection", "CrisisDetector", "normalise", "analysed_text", "MAX_CHARS", "HEAD_TAIL_CHARS"]
 
 #: Every kind of crisis the detector can report; the reply differs per kind.
 KINDS = ("self", "other_person", "sexual_assault", "domestic_violence", "child_abuse")
@@ -227,6 +227,15 @@ def _prepare(text: str) -> str:
     if len(norm) > MAX_CHARS:
         norm = _cap(norm)
     return norm
+
+
+def analysed_text(text: str) -> str:
+    """The text the detector reads: normalised, and cut to head, tail and risk windows if long.
+
+    A channel that must shorten an over-long message passes this on instead of cutting
+    it blindly, so the assistant still sees every part where risk wording appears.
+    """
+    return _prepare(text)
 
 
 # ---------------------------------------------------------------------------

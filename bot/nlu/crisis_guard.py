@@ -46,7 +46,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.crisis import CrisisDetector, Detection
+from bot.crisis import Detection, shared_detector
 from bot.crisis.regions import DEFAULT_REGION, deployment_region, normalise_region
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class CrisisGuard(GraphComponent):
         self._resource = resource
         self._intents = set(intents or ()) - {CRISIS_INTENT}
         self._entity_values = set(entity_values or ())
-        self._detector = CrisisDetector()
+        self._detector = shared_detector()
 
     @classmethod
     def create(
