@@ -298,13 +298,7 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> TelegramInput:
-        """Reads the environment; ``credentials.yml`` only lists the channel.
-
-        The channel's logger follows the level ``rasa run`` was given (Rasa exports it as
-        ``LOG_LEVEL``): importing numpy while the model loads lowers the root logger to
-        WARNING, which would otherwise hide this channel's INFO lines.
-        """
-        logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+        """Reads the environment; ``credentials.yml`` only lists the channel."""
         return cls.from_environment(os.environ)
 
     @classmethod
