@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -48,6 +49,17 @@ class WholeMessageOutputChannel(CollectingOutputChannel):
         if message.get("quick_replies") and "buttons" not in whole:
             whole["buttons"] = message["quick_replies"]
         await self._persist_message(whole)
+
+
+def describe_failure(error: BaseException) -> str:
+    """The exception's type and where it was raised, for the log.
+
+    Not its message: database drivers quote the statement and its parameters, which
+    contain what the person wrote.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}{where}"
 
 
 def _error(status: int, reason: str) -> HTTPResponse:
@@ -116,9 +128,9 @@ class RestInput(InputChannel):
             except asyncio.CancelledError:
                 logger.error("REST message handling was cancelled (sender hidden)")
                 return _error(503, "The assistant is busy; please try again.")
-            except Exception:
-                logger.exception("REST message handling failed (message text not logged)")
-                return _error(500, "Something went wrong on our side; please try again.")
+            except Exception as error:  # a store, lock or pipeline failure: the person still gets a reply
+                logger.error("REST message handling failed: %s", describe_failure(error))
+                return response.json(unavailable_reply(body["sender"], body["metadata"]))
             if not collector.messages:
                 return response.json(unavailable_reply(body["sender"], body["metadata"]))
             return response.json(collector.messages)
