@@ -7,9 +7,12 @@ The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 from typing import Any, Dict, Iterator
 
 import pytest
@@ -20,6 +23,11 @@ from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+# Conversations that test servers store (SQLite in DATA_DIR) go to a temporary folder,
+# never to the developer's var/; start_bot gives each bot its own folder inside it.
+TEST_DATA_ROOT = tempfile.mkdtemp(prefix="therapy-bot-test-data-")
+atexit.register(shutil.rmtree, TEST_DATA_ROOT, ignore_errors=True)
+os.environ.setdefault("DATA_DIR", os.path.join(TEST_DATA_ROOT, "default"))
 
 
 def _require_model() -> None:
@@ -75,7 +83,11 @@ class ServedBot:
 
 
 def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
-    """Starts ``scripts/run.sh`` on free ports and waits until both servers answer."""
+    """Starts ``scripts/run.sh`` on free ports and waits until both servers answer.
+
+    Each bot gets its own empty ``DATA_DIR`` unless the caller passes one, so bots of
+    different tests never share an SQLite tracker store.
+    """
     _require_model()
     rasa_port, actions_port = free_port(), free_port()
     env = {
@@ -83,6 +95,7 @@ def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
         "RASA_PORT": str(rasa_port),
         "ACTIONS_PORT": str(actions_port),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "DATA_DIR": tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT),
         **env_overrides,
     }
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -116,5 +129,19 @@ def stop_bot(bot: ServedBot, sig: int = signal.SIGTERM) -> int:
 @pytest.fixture(scope="session")
 def served_bot() -> Iterator[ServedBot]:
     bot = start_bot("run.log")
+    yield bot
+    stop_bot(bot)
+
+
+#: The other website the widget tests embed the widget in (ALLOWED_ORIGINS of widget_bot).
+#: A localhost origin, so Chromium treats the page as local; nothing listens on the port,
+#: the browser test supplies the page itself.
+WIDGET_ALLOWED_ORIGIN = "http://localhost:8765"
+
+
+@pytest.fixture(scope="session")
+def widget_bot() -> Iterator[ServedBot]:
+    """The bot with one other website allowed, shared by the socket.io and browser tests."""
+    bot = start_bot("widget.log", ALLOWED_ORIGINS=WIDGET_ALLOWED_ORIGIN)
     yield bot
     stop_bot(bot)
