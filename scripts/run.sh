@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# `scripts/run.sh rasa` or `scripts/run.sh actions` starts only that server: each
+# container (docker/Dockerfile.rasa, docker/Dockerfile.actions) runs one of them.
+only=${1:-both}
+case "$only" in
+  both|rasa|actions) ;;
+  *) echo "usage: scripts/run.sh [rasa|actions]" >&2; exit 2 ;;
+esac
+
 HOST=${HOST:-127.0.0.1}
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
@@ -12,6 +20,22 @@ MODEL=${MODEL:-models/therapy-bot.tar.gz}
 export RASA_TELEMETRY_ENABLED=false
 export SANIC_HOST=$HOST   # rasa-sdk binds to SANIC_HOST (its default is every interface)
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}
+# Loading the model imports numpy.distutils, which with setuptools' own distutils raises the
+# root logger to WARNING: every later INFO line of our code (crisis audit, storage) would
+# be lost. Python's own distutils leaves the root logger alone.
+export SETUPTOOLS_USE_DISTUTILS=stdlib
+
+# Conversations are kept in DATA_DIR (an SQLite file) unless DB_URL names PostgreSQL;
+# only this user may read the folder (bot/storage/tracker_store.py).
+export DATA_DIR=${DATA_DIR:-var}
+if [ -z "${DB_URL:-}${DB_HOST:-}" ]; then mkdir -p -m 700 "$DATA_DIR"; fi
+# Several Sanic workers must share conversation locks through Redis, or two workers could
+# answer one person at once. Rasa accepts SANIC_WORKERS with any custom lock store (ours
+# falls back to memory without Redis), so the check is here.
+if [ -z "${REDIS_URL:-}${REDIS_HOST:-}" ] && [ "${SANIC_WORKERS:-1}" != 1 ]; then
+  echo "SANIC_WORKERS=$SANIC_WORKERS needs a Redis lock store (REDIS_URL); starting 1 Sanic worker." >&2
+  export SANIC_WORKERS=1
+fi
 
 pids=()
 stop() {
@@ -23,13 +47,45 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
-.venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
-pids+=($!)
-.venv/bin/rasa run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
-  --interface "$HOST" --port "$RASA_PORT" --response-timeout "${RESPONSE_TIMEOUT:-30}" &
-pids+=($!)
+# ALLOWED_ORIGINS (comma-separated) lists other websites that embed the widget: they get
+# CORS headers on HTTP routes here, and bot/channels/socketio.py checks socket origins.
+cors=()
+if [ -n "${ALLOWED_ORIGINS:-}" ]; then
+  IFS=',' read -ra origins <<< "${ALLOWED_ORIGINS// /}"
+  cors=(--cors "${origins[@]}")
+fi
 
-echo "Starting: Rasa on http://$HOST:$RASA_PORT (REST: /webhooks/rest/webhook), actions on port $ACTIONS_PORT."
-echo "Try: curl -s http://$HOST:$RASA_PORT/webhooks/rest/webhook -d '{\"sender\":\"a\",\"message\":\"how long is a session?\"}'"
+# Rasa's HTTP API (conversation trackers, model replacement) is off unless ENABLE_API=true,
+# and then only with RASA_AUTH_TOKEN: an open API would show anyone people's conversations.
+api=()
+case "${ENABLE_API:-false}" in
+  false) ;;
+  true)
+    token=${RASA_AUTH_TOKEN:-}
+    if [ "${#token}" -lt 32 ]; then
+      echo "Not starting: ENABLE_API=true needs RASA_AUTH_TOKEN, a secret of at least 32 characters" \
+        "(for example: openssl rand -hex 32)." >&2
+      exit 2
+    fi
+    api=(--enable-api --auth-token "$token") ;;
+  *) echo "Not starting: ENABLE_API must be 'true' or 'false', not '$ENABLE_API'." >&2; exit 2 ;;
+esac
+
+if [ "$only" != rasa ]; then
+  .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
+  pids+=($!)
+fi
+if [ "$only" != actions ]; then
+  .venv/bin/rasa run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+    --interface "$HOST" --port "$RASA_PORT" --response-timeout "${RESPONSE_TIMEOUT:-30}" ${cors[@]+"${cors[@]}"} \
+    ${api[@]+"${api[@]}"} &
+  pids+=($!)
+fi
+
+if [ "$only" != actions ]; then
+  echo "Starting: Rasa on http://$HOST:$RASA_PORT (REST: /webhooks/rest/webhook), actions on port $ACTIONS_PORT."
+  echo "Try: curl -s http://$HOST:$RASA_PORT/webhooks/rest/webhook -d '{\"sender\":\"a\",\"message\":\"how long is a session?\"}'"
+  echo "Website widget demo: http://$HOST:$RASA_PORT/widget/"
+fi
 # Whichever process ends first takes the other with it.
 wait -n "${pids[@]}"
