@@ -17,7 +17,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install train run shell test lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate
+.PHONY: help install train run shell test soak lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -64,6 +64,9 @@ shell: install train  ## Chat with the bot in the terminal
 test: install train web browser deploy-tools services-packages  ## Lint, then run every test (unit, data, NLU, conversations, integration, browser)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+soak: install train  ## The full-size soak test: 50 concurrent senders, 10,000 turns over REST
+	SOAK_TURNS=10000 $(PY) -m pytest tests/test_soak.py -q
 
 lint: install  ## ruff over the project
 	$(VENV)/bin/ruff check .
