@@ -9,18 +9,14 @@ channel sends its "having trouble answering" message.
 
 from __future__ import annotations
 
-import os
+from bot.env import positive_number
 
 DEFAULT_ACTION_TIMEOUT_SECONDS = 10.0
 
 
 def action_timeout_seconds() -> float:
     """``ACTION_TIMEOUT`` if it is a positive number of seconds, else the default."""
-    try:
-        value = float(os.environ.get("ACTION_TIMEOUT", DEFAULT_ACTION_TIMEOUT_SECONDS))
-    except ValueError:
-        return DEFAULT_ACTION_TIMEOUT_SECONDS
-    return value if value > 0 else DEFAULT_ACTION_TIMEOUT_SECONDS
+    return positive_number("ACTION_TIMEOUT", DEFAULT_ACTION_TIMEOUT_SECONDS)
 
 
 def apply() -> None:

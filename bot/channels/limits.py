@@ -10,7 +10,6 @@ goes to the assistant as usual and gets the crisis reply.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -20,6 +19,7 @@ from typing import Any, Deque, Dict, List
 
 from bot.crisis import shared_detector
 from bot.crisis.regions import REGIONS, deployment_region, normalise_region
+from bot.env import positive_number
 
 #: Longest message answered as a question. Longer ones get a reply asking for a shorter one.
 MAX_MESSAGE_CHARS = 4_000
@@ -54,11 +54,7 @@ def channel_reply(recipient_id: str, topic: str, text: str, metadata: Dict[str, 
 
 def rate_limit_per_minute() -> int:
     """The per-sender limit from ``RATE_LIMIT_PER_MINUTE``, or the default when unset or invalid."""
-    try:
-        value = int(os.environ.get("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE))
-    except ValueError:
-        return DEFAULT_RATE_LIMIT_PER_MINUTE
-    return value if value > 0 else DEFAULT_RATE_LIMIT_PER_MINUTE
+    return max(1, int(positive_number("RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE)))
 
 
 class SenderRateLimiter:
