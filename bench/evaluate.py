@@ -1,0 +1,384 @@
+"""``make evaluate``: how well the trained model does on data it never trained on.
+
+Writes ``docs/evaluation.md`` with three parts, each from the project's own test data:
+
+* NLU: intent precision, recall and F1 per intent on the held-out set
+  (``tests/nlu_test_data.yml``), with a confusion-matrix picture and every mistake;
+  the model is loaded in-process and each message goes through the full pipeline, crisis
+  guard and fallback included, exactly as the served bot parses it;
+* stories: ``rasa test core`` on ``tests/test_stories.yml``, once with the stories'
+  intent labels (the dialogue alone) and once ``--e2e`` (the user text goes through NLU);
+* crisis: the detector's corpus figures (``python -m bot.crisis.evaluate``) and the
+  same corpus through the whole trained pipeline.
+
+A report, not a test: it exits 0 whatever the figures are (the tests hold the limits)
+and non-zero only when something could not be run. ``--model`` evaluates another
+model, e.g. a candidate configuration, so any change can be checked for lost accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = ROOT / "tests" / "nlu_test_data.yml"
+TEST_STORIES = ROOT / "tests" / "test_stories.yml"
+_PREDICTED = re.compile(r"^\s*- intent: (?P<gold>\S+)\s+# predicted: (?P<predicted>[^:]+): (?P<text>.*)$")
+
+Prediction = Tuple[str, str, str, float]  # text, expected intent, predicted intent, confidence
+
+
+def held_out_examples() -> List[Tuple[str, str]]:
+    """``(text, intent)`` of every held-out NLU example, with entity markup removed."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(TEST_DATA))
+    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
+
+
+async def _parse_all(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    return [await agent.parse_message(text) for text in texts]
+
+
+def parse_texts(agent: Any, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    """Parse data of every text through the model's full NLU pipeline."""
+    return asyncio.run(_parse_all(agent, texts))
+
+
+def intent_report(predictions: Sequence[Prediction]) -> Dict[str, Any]:
+    """Per-intent precision/recall/F1/support plus accuracy and averages (scikit-learn)."""
+    from sklearn.metrics import classification_report
+
+    gold = [p[1] for p in predictions]
+    predicted = [p[2] for p in predictions]
+    return classification_report(gold, predicted, output_dict=True, zero_division=0)
+
+
+def confusion_labels(predictions: Sequence[Prediction]) -> List[str]:
+    """Expected intents in test-file order, then labels only ever predicted (e.g. nlu_fallback)."""
+    labels: List[str] = []
+    for _text, gold, _predicted, _confidence in predictions:
+        if gold not in labels:
+            labels.append(gold)
+    extra = sorted({p[2] for p in predictions} - set(labels))
+    return labels + extra
+
+
+def plot_confusion(predictions: Sequence[Prediction], path: Path) -> None:
+    """Confusion matrix of expected (rows) against predicted (columns) intents."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    labels = confusion_labels(predictions)
+    matrix = confusion_matrix([p[1] for p in predictions], [p[2] for p in predictions], labels=labels)
+    size = max(6.0, 0.32 * len(labels) + 2.5)
+    figure, axes = plt.subplots(figsize=(size + 1.0, size))
+    image = axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels=labels, rotation=90, fontsize=7)
+    axes.set_yticks(range(len(labels)), labels=labels, fontsize=7)
+    axes.set_xlabel("predicted intent")
+    axes.set_ylabel("expected intent")
+    axes.set_title(f"Held-out NLU test set: {len(predictions)} messages")
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for row in range(matrix.shape[0]):
+        for column in range(matrix.shape[1]):
+            if matrix[row, column]:
+                axes.text(column, row, str(matrix[row, column]), ha="center", va="center", fontsize=6,
+                          color="white" if matrix[row, column] > threshold else "black")
+    figure.colorbar(image, ax=axes, fraction=0.04)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def crisis_through_pipeline(agent: Any) -> Dict[str, Any]:
+    """The labelled crisis corpus through the trained pipeline: escalations and kinds."""
+    from bot.crisis import corpus
+
+    figures: Dict[str, Any] = {}
+    for label, categories in corpus.load_escalate().items():
+        pairs = list(corpus.iter_messages(categories))
+        parsed = parse_texts(agent, [text for _category, text in pairs])
+        escalated = right_kind = 0
+        for (category, _text), data in zip(pairs, parsed, strict=True):
+            if data["intent"]["name"] == "crisis":
+                escalated += 1
+                right_kind += (data.get("crisis") or {}).get("kind") == category.kind
+        figures[f"must-escalate [{label}]"] = {"n": len(pairs), "escalated": escalated, "right_kind": right_kind}
+    texts = [text for _category, text in corpus.iter_messages(corpus.load_must_not())]
+    false_alarms = sum(data["intent"]["name"] == "crisis" for data in parse_texts(agent, texts))
+    figures["must-not-escalate"] = {"n": len(texts), "escalated": false_alarms}
+    return figures
+
+
+def _env() -> Dict[str, str]:
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONWARNINGS": "ignore",
+        "ACTION_ENDPOINT_URL": os.environ.get("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook"),
+    }
+
+
+def story_results(model: Path, out: Path, e2e: bool) -> Dict[str, Any]:
+    """Run ``rasa test core`` on the test stories; summarise the conversation and action levels.
+
+    Actions are predicted, not executed, so no action server is needed.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(ROOT / ".venv" / "bin" / "rasa"), "test", "core", "--model", str(model), "--stories", str(TEST_STORIES),
+        "--out", str(out), "--endpoints", "endpoints.yml", "--successes", *(["--e2e"] if e2e else []),
+    ]
+    # endpoints.yml names the project's tracker store; keep its SQLite file out of var/.
+    env = {**_env(), "DATA_DIR": str(out / "data")}
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    (out / "rasa-test-core.log").write_text(finished.stdout + finished.stderr, encoding="utf-8")
+    if finished.returncode != 0:
+        raise RuntimeError(f"rasa test core failed (exit {finished.returncode}); see {out / 'rasa-test-core.log'}")
+    report = json.loads((out / "story_report.json").read_text(encoding="utf-8"))
+    return {
+        "command": "rasa test core" + (" --e2e" if e2e else "") + " --stories tests/test_stories.yml",
+        "conversations": report["conversation_accuracy"],
+        "report": report,
+        "failed": failed_stories(out / "failed_test_stories.yml"),
+        "confusion_png": out / "story_confusion_matrix.png",
+    }
+
+
+def failed_stories(path: Path) -> List[Dict[str, Any]]:
+    """Each failed story with the turns Rasa marked: wrong intents, wrong actions, entity differences."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    names = [re.sub(r"\s*\(.*\)$", "", s["story"]) for s in (yaml.safe_load(text) or {}).get("stories") or []]
+    stories = [{"name": name, "marks": []} for name in names]
+    current = -1
+    for line in text.splitlines():
+        if line.startswith("- story:"):
+            current += 1
+        if "# predicted:" not in line or not 0 <= current < len(stories):
+            continue
+        match = _PREDICTED.match(line)
+        if match and match["gold"] != match["predicted"]:
+            mark = f"wrong intent: {match['gold']} → {match['predicted']}: {match['text'].strip()}"
+        elif match:
+            mark = f"right intent, entities differ from the story: {match['text'].strip()}"
+        else:
+            step, predicted = (part.strip().lstrip("- ") for part in line.split("# predicted:", 1))
+            mark = f"wrong action: {step} → {predicted}"
+        stories[current]["marks"].append(mark)
+    return stories
+
+
+def crisis_detector_output() -> Tuple[str, int]:
+    """The crisis evaluator's tables and summary (without the long per-rule list)."""
+    finished = subprocess.run(
+        [sys.executable, "-m", "bot.crisis.evaluate"], cwd=ROOT, env=_env(), capture_output=True, text=True,
+        timeout=1800,
+    )
+    if "== summary ==" not in finished.stdout:
+        raise RuntimeError(f"bot.crisis.evaluate did not finish:\n{finished.stdout[-2000:]}{finished.stderr[-2000:]}")
+    sections = re.split(r"\n(?===)", finished.stdout.strip())
+    kept = [s for s in sections if not s.startswith("== rules that fired") and not s.startswith("detector built")]
+    return "\n".join(kept), finished.returncode
+
+
+def _pct(numerator: float, denominator: float) -> str:
+    return f"{100 * numerator / denominator:.1f} %" if denominator else "n/a"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> List[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def render(
+    model: str,
+    predictions: Sequence[Prediction],
+    intents: Dict[str, Any],
+    stories: Dict[str, Dict[str, Any]],
+    pipeline_crisis: Dict[str, Any],
+    detector: Tuple[str, int],
+    pictures: Dict[str, str],
+) -> str:
+    """The Markdown evaluation report."""
+    wrong = [p for p in predictions if p[1] != p[2]]
+    labels = [k for k in intents if k not in {"accuracy", "macro avg", "weighted avg", "micro avg"}]
+    per_intent = [k for k in labels if intents[k]["support"]]
+    only_predicted = Counter(p[2] for p in predictions if p[2] not in per_intent)
+    lines = [
+        "# Evaluation",
+        "",
+        f"Generated by `make evaluate` (`python -m bench.evaluate`) for `{model}`; do not edit by hand.",
+        "",
+        "## NLU: intents on the held-out test set",
+        "",
+        f"`tests/nlu_test_data.yml`: {len(predictions)} messages that are not in the training data, "
+        "each parsed by the trained model's whole pipeline (crisis guard and fallback included, as in "
+        f"the served bot). **Accuracy {intents['accuracy']:.3f}** ({len(predictions) - len(wrong)} of "
+        f"{len(predictions)}); macro F1 {intents['macro avg']['f1-score']:.3f}, weighted F1 "
+        f"{intents['weighted avg']['f1-score']:.3f}.",
+        "",
+    ]
+    lines += _table(
+        ["intent", "precision", "recall", "F1", "support"],
+        [
+            [name, f"{intents[name]['precision']:.3f}", f"{intents[name]['recall']:.3f}",
+             f"{intents[name]['f1-score']:.3f}", int(intents[name]["support"])]
+            for name in sorted(per_intent)
+        ],
+    )
+    if only_predicted:
+        named = ", ".join(f"`{label}` {count} times" for label, count in sorted(only_predicted.items()))
+        lines += ["", f"Predicted although no test message expects it: {named} (`nlu_fallback` is answered as "
+                  "out of scope)."]
+    lines += ["", f"![Intent confusion matrix]({pictures['intents']})", ""]
+    lines += [f"### The {len(wrong)} misclassified messages", ""]
+    confusions = Counter((p[1], p[2]) for p in wrong)
+    if wrong:
+        lines += _table(
+            ["expected", "predicted", "confidence", "message"],
+            [[p[1], p[2], f"{p[3]:.2f}", p[0].replace("|", "\\|")] for p in sorted(wrong, key=lambda p: (p[1], p[2]))],
+        )
+        repeated = [(pair, count) for pair, count in confusions.most_common() if count > 1]
+        if repeated:
+            common = ", ".join(f"{gold} → {predicted} ({count})" for (gold, predicted), count in repeated)
+            lines += ["", f"Confusions that occur more than once: {common}."]
+        lines.append("")
+    else:
+        lines += ["None.", ""]
+
+    lines += ["## Stories", ""]
+    lines += [
+        "`rasa test core` on `tests/test_stories.yml`, in two ways: with the intents the stories name "
+        "(the dialogue policies alone; `make test` requires every story to pass this way), and with "
+        "`--e2e`, where each user message goes through NLU first, so a wrong intent or an entity the "
+        "story does not annotate also counts as a failure.",
+        "",
+    ]
+    rows = []
+    for label, result in stories.items():
+        conversations = result["conversations"]
+        report = result["report"]
+        rows.append([
+            label, f"{conversations['correct']} / {conversations['total']}",
+            f"{report['weighted avg']['precision']:.3f}", f"{report['weighted avg']['recall']:.3f}",
+            f"{report['weighted avg']['f1-score']:.3f}",
+        ])
+    lines += _table(["run", "stories correct", "precision (weighted)", "recall (weighted)", "F1 (weighted)"], rows)
+    lines += ["", "Precision, recall and F1 are Rasa's, over every predicted action (and, with `--e2e`, intent "
+              "and entity).", ""]
+    for label, result in stories.items():
+        if not result["failed"]:
+            lines += [f"{label}: every story passed.", ""]
+            continue
+        lines += [f"{label}: failed stories, with the turns Rasa marked:", ""]
+        for story in result["failed"]:
+            lines.append(f"- **{story['name']}**")
+            lines += [f"  - {mark}" for mark in story["marks"]]
+        lines.append("")
+    if pictures.get("stories"):
+        lines += [f"![Story confusion matrix (--e2e)]({pictures['stories']})", ""]
+
+    lines += ["## Crisis", "", "### The whole trained pipeline", ""]
+    lines += [
+        "Every message of the labelled corpus in `tests/crisis/` parsed by the trained model (detector, "
+        "classifier and crisis guard together); \"escalated\" means the intent became `crisis`.",
+        "",
+    ]
+    rows = []
+    for label, figures in pipeline_crisis.items():
+        if "right_kind" in figures:
+            rows.append([label, figures["n"], _pct(figures["escalated"], figures["n"]),
+                         _pct(figures["right_kind"], figures["n"]), ""])
+        else:
+            rows.append([label, figures["n"], "", "", _pct(figures["escalated"], figures["n"])])
+    lines += _table(["corpus", "messages", "escalated", "with the right resources", "false alarms"], rows)
+    output, status = detector
+    lines += [
+        "", "### The detector alone (`make evaluate-crisis`)", "",
+        f"Output of `python -m bot.crisis.evaluate` (exit status {status}), without its per-rule list:",
+        "", "```text", output, "```", "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Evaluate the model and write the report; return the process exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "therapy-bot.tar.gz")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs", help="where the report and PNGs go")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "evaluate", help="intermediate output")
+    args = parser.parse_args(argv)
+    model = args.model.resolve()
+    if not model.exists():
+        print(f"{model} does not exist: run `make train` first", file=sys.stderr)
+        return 2
+    os.environ.update({k: v for k, v in _env().items() if k != "PYTHONWARNINGS"})
+    docs, out = args.docs.resolve(), args.out.resolve()
+    docs.mkdir(parents=True, exist_ok=True)
+
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's structured logger prints every parsed text at debug level unless configured;
+    # this report must not echo messages, so only warnings and errors are shown.
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+    print(">> NLU on the held-out test set", flush=True)
+    agent = Agent.load(str(model))
+    examples = held_out_examples()
+    parsed = parse_texts(agent, [text for text, _intent in examples])
+    predictions: List[Prediction] = [
+        (text, gold, data["intent"]["name"], float(data["intent"].get("confidence") or 0.0))
+        for (text, gold), data in zip(examples, parsed, strict=True)
+    ]
+    intents = intent_report(predictions)
+    pictures = {"intents": "evaluation-intents.png"}
+    plot_confusion(predictions, docs / pictures["intents"])
+    print(">> crisis corpus through the pipeline", flush=True)
+    pipeline_crisis = crisis_through_pipeline(agent)
+    print(">> stories (rasa test core, twice)", flush=True)
+    stories = {
+        "intents from the stories": story_results(model, out / "stories", e2e=False),
+        "end to end (--e2e)": story_results(model, out / "stories-e2e", e2e=True),
+    }
+    e2e_png = stories["end to end (--e2e)"]["confusion_png"]
+    if e2e_png.exists():
+        pictures["stories"] = "evaluation-stories.png"
+        shutil.copyfile(e2e_png, docs / pictures["stories"])
+    print(">> crisis detector corpus", flush=True)
+    detector = crisis_detector_output()
+
+    shown_model = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
+    report = render(shown_model, predictions, intents, stories, pipeline_crisis, detector, pictures)
+    (docs / "evaluation.md").write_text(report, encoding="utf-8")
+    print(f">> wrote {docs / 'evaluation.md'}: intent accuracy {intents['accuracy']:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
