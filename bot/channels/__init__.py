@@ -4,6 +4,7 @@ Rasa imports a channel module in every server process it starts, before any mess
 handled, so this is where process settings Rasa has no option for are applied.
 """
 
-from bot import action_timeout
+from bot import action_timeout, schema_validation
 
 action_timeout.apply()
+schema_validation.apply()
