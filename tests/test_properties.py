@@ -83,8 +83,8 @@ def test_detection_ignores_case_spacing_and_surrounding_punctuation(
 @PROPERTY_SETTINGS
 @given(message=st.sampled_from(ESCALATE), filler=st.text(max_size=40))
 def test_risk_is_found_after_any_unrelated_opening(detector: CrisisDetector, message: str, filler: str) -> None:
-    """A crisis sentence stays a crisis whatever came before it on an earlier line."""
-    assert _kind(detector, f"{filler}\n\n{message}") is not None or _kind(detector, message) is None
+    """A crisis message stays a crisis whatever sentence came before it."""
+    assert _kind(detector, f"{filler}.\n\n{message}") is not None or _kind(detector, message) is None
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

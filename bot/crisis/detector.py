@@ -3003,12 +3003,13 @@ _REGEX_RULES: List[Tuple[str, str, re.Pattern[str]]] = [
     ),
     (
         # "I'm in crisis" is how many people ask for help; a lone "crisis" (or a typed
-        # "/crisis") asks for the crisis resources. Someone else's or the world's crisis
-        # ("the economy is in crisis", "midlife crisis") is not matched.
+        # "/crisis"), as the whole message or its last sentence, asks for the resources.
+        # Someone else's or the world's crisis ("the economy is in crisis", "midlife
+        # crisis") is not matched.
         "direct.in_crisis",
         "self",
         re.compile(
-            r"^\W*crisis\W*$"
+            r"(?:^|[.!?])[\W\d_]*crisis\W*$"
             r"|\b(?:i'?m|i am|im|i feel|feel like i'?m|i think i'?m)\s+(?:really\s+|so\s+)?in\s+(?:a\s+)?"
             r"(?:real\s+|mental\s+health\s+|serious\s+)?crisis\b"
             r"|\bhaving\s+a\s+(?:mental\s+health\s+)?crisis\b(?!\s+of\s+faith)"
