@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,7 +71,7 @@ class Settings:
 FULL = Settings(
     sequential_turns=1000, sequential_max_seconds=150.0, warmup_turns=30, levels=(1, 8, 32, 64), level_seconds=20.0,
     level_warmup_seconds=3.0, checkpoints=(5000, 10000), checkpoint_concurrency=8,
-    checkpoint_max_seconds=240.0, cold_start_max_seconds=300.0, detector_repeats=5,
+    checkpoint_max_seconds=420.0, cold_start_max_seconds=300.0, detector_repeats=5,
 )
 QUICK = Settings(
     sequential_turns=150, sequential_max_seconds=60.0, warmup_turns=10, levels=(1, 8, 32, 64), level_seconds=4.0,
@@ -280,6 +281,10 @@ def _parse_env(pairs: Sequence[str]) -> Dict[str, str]:
     return env
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and write the report; return the process exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -293,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, help="where the report goes (default docs/, or --out with --quick)")
     args = parser.parse_args(argv)
 
+    # A terminated run must still stop the bot it started (serve_and_measure's finally).
+    signal.signal(signal.SIGTERM, _interrupt)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     if not configs or set(configs) - {"ours", "stock"}:
         raise SystemExit("--configs takes 'ours', 'stock' or both")
