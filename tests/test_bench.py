@@ -274,39 +274,3 @@ def test_failed_stories_are_split_by_cause(tmp_path: Path) -> None:
     ]
     assert evaluate.failed_stories(tmp_path / "missing.yml") == []
 
-
-def test_jsonschema_lever_gives_the_same_verdicts() -> None:
-    """The lever experiment may only change speed: same passes, same first error."""
-    import importlib.util
-
-    import jsonschema
-
-    original = jsonschema.validate
-    schema = {"type": "object", "properties": {"events": {"type": "array"}}, "required": ["events"]}
-    cases = [{"events": []}, {"events": "x"}, {}, {"events": [1], "extra": True}]
-    expected = []
-    for case in cases:
-        try:
-            original(case, schema)
-            expected.append(None)
-        except jsonschema.ValidationError as error:
-            expected.append(error.message)
-    path = Path(__file__).resolve().parent.parent / "bench" / "levers" / "jsonschema_cache.py"
-    spec = importlib.util.spec_from_file_location("lever_jsonschema_cache", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-        assert jsonschema.validate is module.validate is not original
-        verdicts = []
-        for _ in range(2):  # the second round uses the cached validator
-            for case in cases:
-                try:
-                    jsonschema.validate(case, schema)
-                    verdicts.append(None)
-                except jsonschema.ValidationError as error:
-                    verdicts.append(error.message)
-        assert verdicts == expected * 2
-        assert len(module._validators) == 1
-    finally:
-        jsonschema.validate = original

@@ -4,7 +4,7 @@ Each lever is a module next to this file that changes one thing about how the bo
 without touching the project, so ``make bench`` can measure it before anyone adopts it.
 Python imports ``sitecustomize`` from ``PYTHONPATH`` at start-up, so::
 
-    python -m bench.run --configs ours --env PYTHONPATH=$PWD/bench/levers --env BENCH_LEVERS=jsonschema_cache
+    python -m bench.run --configs ours --env PYTHONPATH=$PWD/bench/levers --env BENCH_LEVERS=early_skops
 
 applies that lever (a comma-separated list applies several) to the Rasa server and the
 action server that ``scripts/run.sh`` starts.
