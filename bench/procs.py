@@ -96,7 +96,7 @@ def servers(launcher_pid: int) -> Dict[str, List[int]]:
         command = cmdline(child)
         if "rasa_sdk" in command:
             found["actions"] = _tree(child, children)
-        elif "rasa run" in command or "bin/rasa" in command:
+        elif "rasa_cli run" in command or "bin/rasa" in command:
             found["rasa"] = _tree(child, children)
     return found
 

@@ -8,9 +8,11 @@ the same ``DATA_DIR``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import sqlalchemy as sa
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -185,6 +187,19 @@ def test_sqlite_store_is_created_in_data_dir_and_keeps_conversations(
     assert restored.latest_message.text == "tell me more"
 
 
+def test_sqlite_store_uses_a_write_ahead_log_synced_at_every_commit(
+    monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path
+) -> None:
+    store = make_store(monkeypatch, domain, DATA_DIR=str(tmp_path))
+    save(store, "bob", conversation(time.time(), "is therapy confidential?", "confidentiality"), domain)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2, "FULL: durable at every commit"
+    # The journal mode is a property of the file: any other reader sees it too.
+    with contextlib.closing(sqlite3.connect(tmp_path / "tracker.db")) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("SELECT count(*) FROM events WHERE sender_id = 'bob'").fetchone()[0] == 8
+
+
 def test_postgresql_store_shares_conversations_between_stores(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, postgres: Services
 ) -> None:
@@ -273,6 +288,38 @@ def run_purge(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_prepared_statements_read_and_count_what_rasas_queries_do(
+    monkeypatch: pytest.MonkeyPatch, domain: Domain, store_env: Dict[str, str]
+) -> None:
+    """Our statements replace Rasa's ORM queries; on every shape of conversation they agree."""
+    store = make_store(monkeypatch, domain, **store_env)
+    now = time.time()
+    tag = uuid.uuid4().hex[:8]
+    no_session = [UserUttered("hi", intent={"name": "greet", "confidence": 1.0}, timestamp=now - 50),
+                  ActionExecuted("action_listen", timestamp=now - 49)]
+    shapes = {
+        f"one-{tag}": conversation(now - 100, "what is cbt?", "therapy_types"),
+        f"two-{tag}": conversation(now - 9000, "what is cbt?", "therapy_types")
+        + conversation(now - 100, "what does therapy cost?", "cost"),
+        f"none-{tag}": no_session,
+        f"missing-{tag}": [],
+    }
+    for sender, events in shapes.items():
+        if events:
+            save(store, sender, events, domain)
+    for sender in shapes:
+        ours = asyncio.run(store.retrieve(sender))
+        rasas = asyncio.run(SQLTrackerStore._retrieve(store, sender, False))
+        assert (ours is None) == (rasas is None) == (sender.startswith("missing"))
+        if ours is not None:
+            assert ours.current_state() == rasas.current_state()
+            assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in rasas.events]
+        with store.engine.connect() as connection, store.session_scope() as session:
+            counted = connection.execute(store._statements.count_session, {"sender_id": sender}).scalar_one()
+            assert counted == store._event_query(session, sender, fetch_events_from_all_sessions=False).count()
+    assert len(asyncio.run(store.retrieve(f"two-{tag}")).events) == 8, "only the latest session"
+
+
 def test_purge_deletes_what_is_older_than_the_retention_period(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, store_env: Dict[str, str]
 ) -> None:
@@ -339,7 +386,7 @@ def test_a_conversation_continues_after_a_restart(tmp_path: Path, kb: KnowledgeB
     try:
         reply = RestClient(bot.base_url, sender).say("how long is a session?")
         assert topics_of(reply)[0] == "session_length", reply
-        rasa = [pid for pid in child_pids(bot.process.pid) if "bin/rasa run " in command_line(pid)]
+        rasa = [pid for pid in child_pids(bot.process.pid) if "bot.rasa_cli run " in command_line(pid)]
         assert len(rasa) == 1 and child_pids(rasa[0]) == [], "without Redis, one Sanic worker"
     finally:
         stop_bot(bot)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
+import numpy as np
+import scipy.sparse as sp
 import skops.io as sio
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -25,6 +27,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.extmath import softmax
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,32 @@ _TRUSTED_TYPES = [
     "builtins.int",
     "scipy.sparse._csr.csr_matrix",
 ]
+
+
+class _Scorer:
+    """The trained pipeline's ``predict_proba``, computed directly from its parts.
+
+    Why: scikit-learn re-validates its input and dispatches the feature union through
+    joblib on every call, which cost about 3.5 of the 6 ms this classifier spent per
+    message (``make bench``); the arithmetic is the same, so the probabilities are
+    equal (a test compares them with ``Pipeline.predict_proba``).
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        """Keeps the fitted vectorizers and the weights in the layout the product needs."""
+        features: FeatureUnion = pipeline.named_steps["features"]
+        classifier: LogisticRegression = pipeline.named_steps["classifier"]
+        if features.transformer_weights or classifier.coef_.shape[0] < 3:
+            raise ValueError("_Scorer covers a multinomial model over an unweighted union")
+        self.vectorizers = [vectorizer for _, vectorizer in features.transformer_list]
+        self.weights = np.ascontiguousarray(classifier.coef_.T)
+        self.intercept = classifier.intercept_
+        self.classes = classifier.classes_
+
+    def predict_proba(self, texts: List[str]) -> np.ndarray:
+        """One row of intent probabilities per text, in the order of ``classes``."""
+        matrix = sp.hstack([vectorizer.transform(texts) for vectorizer in self.vectorizers], format="csr")
+        return softmax(np.asarray(matrix @ self.weights) + self.intercept, copy=False)
 
 
 @DefaultV1Recipe.register(
@@ -67,7 +96,7 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self._pipeline = pipeline
+        self._scorer = _Scorer(pipeline) if pipeline is not None else None
 
     @classmethod
     def create(
@@ -97,7 +126,7 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         pipeline = self._build_pipeline()
         pipeline.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
-        self._pipeline = pipeline
+        self._scorer = _Scorer(pipeline)
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(pipeline, directory / _MODEL_FILE)
         return self._resource
@@ -122,11 +151,11 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Sets ``intent`` and ``intent_ranking`` on each message with text."""
-        if self._pipeline is None:
+        if self._scorer is None:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
-        probabilities = self._pipeline.predict_proba(texts)
-        intents = self._pipeline.classes_
+        probabilities = self._scorer.predict_proba(texts)
+        intents = self._scorer.classes
         for message, row in zip(messages, probabilities, strict=True):
             ranking = sorted(
                 ({"name": str(name), "confidence": float(p)} for name, p in zip(intents, row, strict=True)),
