@@ -187,11 +187,17 @@ def test_sqlite_store_is_created_in_data_dir_and_keeps_conversations(
     assert restored.latest_message.text == "tell me more"
 
 
-def test_sqlite_store_uses_a_write_ahead_log_synced_at_every_commit(
+def test_sqlite_store_pools_a_connection_with_a_write_ahead_log_synced_at_every_commit(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path
 ) -> None:
     store = make_store(monkeypatch, domain, DATA_DIR=str(tmp_path))
+    connects: List[object] = []
+    sa.event.listen(store.engine, "connect", lambda connection, record: connects.append(connection))
     save(store, "bob", conversation(time.time(), "is therapy confidential?", "confidentiality"), domain)
+    for _ in range(3):
+        tracker = asyncio.run(store.retrieve("bob"))
+        asyncio.run(store.save(tracker))
+    assert len(connects) == 1, "turns reuse a pooled connection instead of opening the file again"
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2, "FULL: durable at every commit"
     # The journal mode is a property of the file: any other reader sees it too.
