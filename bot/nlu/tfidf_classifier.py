@@ -11,10 +11,10 @@ in it is on a fixed allow-list, so a model archive cannot smuggle in arbitrary o
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any, Dict, List
 
 import numpy as np
-import scipy.sparse as sp
 import skops.io as sio
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -51,27 +51,49 @@ _TRUSTED_TYPES = [
 class _Scorer:
     """The trained pipeline's ``predict_proba``, computed directly from its parts.
 
-    Why: scikit-learn re-validates its input and dispatches the feature union through
-    joblib on every call, which cost about 3.5 of the 6 ms this classifier spent per
-    message (``make bench``); the arithmetic is the same, so the probabilities are
-    equal (a test compares them with ``Pipeline.predict_proba``).
+    Why: for one short message scikit-learn spends most of its time re-validating input,
+    building sparse matrices and dispatching the feature union through joblib: 5.8 ms
+    per message against about 0.3 ms for the arithmetic (``make bench``). This applies the
+    same fitted vocabularies, IDF weights and coefficients with the same formulas:
+    sublinear term frequency times IDF, L2-normalised per vectorizer, then a softmax over
+    the linear scores. A test compares the result with ``Pipeline.predict_proba``.
     """
 
     def __init__(self, pipeline: Pipeline) -> None:
-        """Keeps the fitted vectorizers and the weights in the layout the product needs."""
+        """Keeps each vectorizer's analyzer, vocabulary and IDF, and the weights by feature."""
         features: FeatureUnion = pipeline.named_steps["features"]
         classifier: LogisticRegression = pipeline.named_steps["classifier"]
-        if features.transformer_weights or classifier.coef_.shape[0] < 3:
-            raise ValueError("_Scorer covers a multinomial model over an unweighted union")
-        self.vectorizers = [vectorizer for _, vectorizer in features.transformer_list]
-        self.weights = np.ascontiguousarray(classifier.coef_.T)
-        self.intercept = classifier.intercept_
+        vectorizers = [vectorizer for _, vectorizer in features.transformer_list]
+        if (
+            features.transformer_weights
+            or classifier.coef_.shape[0] < 3
+            or not all(v.sublinear_tf and v.use_idf and v.norm == "l2" and not v.binary for v in vectorizers)
+        ):
+            raise ValueError("_Scorer covers a multinomial model over sublinear, L2-normalised TF-IDF features")
+        self._parts = []
+        offset = 0
+        for vectorizer in vectorizers:
+            self._parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, offset))
+            offset += len(vectorizer.vocabulary_)
+        self._weights = np.ascontiguousarray(classifier.coef_.T)  # one row per feature
+        self._intercept = classifier.intercept_
         self.classes = classifier.classes_
+
+    def _scores(self, text: str) -> np.ndarray:
+        scores = self._intercept.copy()
+        for analyze, vocabulary, idf, offset in self._parts:
+            counts = Counter(index for index in map(vocabulary.get, analyze(text)) if index is not None)
+            if not counts:
+                continue
+            indices = np.fromiter(sorted(counts), dtype=np.intp, count=len(counts))
+            values = (np.log([counts[i] for i in indices]) + 1.0) * idf[indices]
+            values /= np.sqrt(values @ values)
+            scores += values @ self._weights[indices + offset]
+        return scores
 
     def predict_proba(self, texts: List[str]) -> np.ndarray:
         """One row of intent probabilities per text, in the order of ``classes``."""
-        matrix = sp.hstack([vectorizer.transform(texts) for vectorizer in self.vectorizers], format="csr")
-        return softmax(np.asarray(matrix @ self.weights) + self.intercept, copy=False)
+        return softmax(np.array([self._scores(text) for text in texts]), copy=False)
 
 
 @DefaultV1Recipe.register(
