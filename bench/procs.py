@@ -177,7 +177,7 @@ def train(config: Path, out_dir: Path, name: str, cache_dir: Path, log: Path) ->
     earlier ``rasa train`` of the same data.
     """
     command = [
-        ".venv/bin/rasa", "train", "--config", _shown(config), "--domain", "domain.yml",
+        ".venv/bin/python", "-m", "bot.rasa_cli", "train", "--config", _shown(config), "--domain", "domain.yml",
         "--data", "data", "--out", _shown(out_dir), "--fixed-model-name", name, "--force",
     ]
     env = base_env(RASA_CACHE_DIRECTORY=str(cache_dir))

@@ -21,6 +21,9 @@ TARGET_MEMORY_MB = 900.0
 TARGET_MEMORY_GROWTH = 0.05
 TARGET_TRAIN_S = 60.0
 TARGET_DETECTOR_P99_US = 1000.0
+#: Hand-written account of the changes made and tried for the targets, with their
+#: measured effect; every report includes it, so the figures and the history stay together.
+TRIED = Path(__file__).resolve().parent / "tried.md"
 #: Above this one-minute load average at start or end, other work shared the machine.
 BUSY_LOAD = 0.5
 
@@ -216,6 +219,12 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
         lines += _table(
             ["target", "ours", "ours meets it"], [[t["target"], t["ours"], _met(t["met"])] for t in targets(results)]
         )
+    missed = [t["target"] for t in targets(results) if t["met"] is False]
+    if missed:
+        lines += ["", "Not met in this run: " + "; ".join(missed) + ". What was tried, and what is left to try, "
+                  "is under [What was tried](#what-was-tried)."]
+    else:
+        lines += ["", "Every target is met in this run."]
     lines += ["", f"![Latency and throughput against concurrency]({plot_name})", ""]
 
     lines += ["## One sender at a time", ""]
@@ -338,6 +347,8 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
              _num(detector.get("raw_p99"), 0, " µs"), _num(detector.get("max"), 0, " µs")],
         ],
     ) + [""]
+
+    lines += ["## What was tried", "", TRIED.read_text(encoding="utf-8").strip(), ""]
 
     lines += ["## Machine and set-up", ""]
     lines += _table(

@@ -218,6 +218,11 @@ def test_targets_are_met_by_good_figures_and_missed_by_bad_ones() -> None:
     bad["configs"]["ours"]["serve"]["memory"]["10000"]["total_rss_mb"] = 901.0
     rows = report.targets(bad)
     assert [row["met"] for row in rows] == [False] * len(rows), rows
+    assert "Every target is met in this run." in report.render(_results(), "plot.png")
+    text = report.render(bad, "plot.png")
+    assert "Not met in this run: one sender: p95 ≤ 40 ms;" in text and "cold start ≤ 15 s" in text
+    tried = text.split("## What was tried", 1)[1]
+    assert report.TRIED.read_text(encoding="utf-8").strip()[:200] in tried
 
 
 def test_memory_growth_compares_the_last_two_checkpoints() -> None:

@@ -8,7 +8,7 @@ import subprocess
 
 from tests.support import MODEL, OUTPUT, ROOT
 
-RASA = str(ROOT / ".venv" / "bin" / "rasa")
+RASA = [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.rasa_cli"]
 #: How Rasa reports a problem with the project's data: warnings and error log lines.
 PROBLEM = re.compile(r"UserWarning|\bWARNING\b|\bERROR\b")
 
@@ -21,7 +21,7 @@ def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
         "PYTHONWARNINGS": "ignore::DeprecationWarning",  # dependencies' own deprecations
     }
     return subprocess.run(
-        [RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        [*RASA, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
