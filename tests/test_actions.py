@@ -174,3 +174,33 @@ def test_several_variants_named_get_the_overview(kb: KnowledgeBase, domain_dict:
     messages, events = run(ActionAnswerTopic(), tracker, domain_dict)
     assert messages[0]["text"] == kb.topic("therapy_formats").short
     assert SlotSet("variant", None) in events
+
+
+def test_rasa_calls_the_actions_without_the_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """endpoints.yml turns on selective domain: the actions never read it, and sending it
+    would serialise every response text with every action call."""
+    import asyncio
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.utils import read_endpoints_from_path
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa_sdk.executor import ActionExecutor
+
+    from tests.support import ROOT
+
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    endpoints = read_endpoints_from_path(str(ROOT / "endpoints.yml"))
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    tracker = DialogueStateTracker.from_dict(
+        "tester",
+        [{"event": "user", "text": "how long is a session?", "parse_data": {"intent": {"name": "session_length"}}}],
+        domain.slots,
+    )
+    call = RemoteAction("action_answer_topic", endpoints.action)._action_call_format(tracker, domain)
+    assert "domain" not in call and call["tracker"]["latest_message"]["intent"]["name"] == "session_length"
+    # The action server answers that very request.
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    reply = asyncio.run(executor.run(call))
+    assert reply["responses"][0]["custom"]["topic"] == "session_length"
