@@ -18,7 +18,7 @@ import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 import aiohttp
 
@@ -95,13 +95,28 @@ def classify_reply(status: int, body: Any) -> tuple[str | None, bool]:
 class LoadClient:
     """Sends REST turns to one bot and counts every turn it completed, for memory checkpoints."""
 
-    def __init__(self, base_url: str, messages: Sequence[str], sender_prefix: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        messages: Sequence[str],
+        sender_prefix: str,
+        checkpoints: Sequence[int] = (),
+        on_checkpoint: Callable[[int], None] | None = None,
+    ) -> None:
+        """``on_checkpoint(turns)`` runs the moment the ``turns``-th turn of ``checkpoints`` completes.
+
+        Whatever phase is running then: the memory checkpoints must be taken at exactly
+        5,000 and 10,000 turns, even when the latency phases before them already sent
+        more than 5,000.
+        """
         if not messages:
             raise ValueError("the load client needs at least one message")
         self.url = f"{base_url}/webhooks/rest/webhook"
         self.messages = list(messages)
         self.sender_prefix = sender_prefix
         self.turns_done = 0
+        self._checkpoints = frozenset(checkpoints)
+        self._on_checkpoint = on_checkpoint
         self._conversations = 0
         self._session: aiohttp.ClientSession | None = None
 
@@ -129,8 +144,11 @@ class LoadClient:
             error, curated = "timeout", False
         except (aiohttp.ClientError, ValueError) as exc:
             error, curated = type(exc).__name__, False
+        latency_ms = (time.perf_counter() - started) * 1e3
         self.turns_done += 1
-        return (time.perf_counter() - started) * 1e3, error, curated
+        if self._on_checkpoint is not None and self.turns_done in self._checkpoints:
+            self._on_checkpoint(self.turns_done)
+        return latency_ms, error, curated
 
     def _new_sender(self, phase: str, worker: int) -> str:
         self._conversations += 1

@@ -293,9 +293,10 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
 
     lines += ["## Resident memory", ""]
     lines += [
-        f"VmRSS from /proc of each server's processes, at start (after the first answer) and once the bot "
-        f"had answered {', '.join(f'{c:,}' for c in settings['checkpoints'])} turns (the checkpoint turns are "
-        f"sent by {settings['checkpoint_concurrency']} senders).",
+        f"VmRSS from /proc of each server's processes, at start (after the first answer) and the moment the "
+        f"bot had answered exactly {', '.join(f'{c:,}' for c in settings['checkpoints'])} turns, counting the "
+        f"turns of every phase above; the turns after those phases are sent by "
+        f"{settings['checkpoint_concurrency']} senders.",
         "",
     ]
     rows = []
@@ -310,6 +311,10 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
         growth = memory_growth(results, config)
         if growth is not None:
             lines.append(f"- {config}: {100 * growth:+.1f} % between the last two checkpoints.")
+        phase = _get(results, config, "serve", "memory_phase")
+        if phase:
+            lines.append(f"- {config}: the turns sent to reach the checkpoints: {phase['turns']:,}, "
+                         f"{phase['errors']:,} errors.")
     lines.append("")
 
     lines += ["## Training from scratch", ""]

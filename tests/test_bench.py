@@ -127,6 +127,21 @@ def test_until_turns_reaches_the_checkpoint() -> None:
     assert asyncio.run(scenario()) == 37
 
 
+def test_checkpoints_fire_at_their_exact_turn_counts_in_any_phase() -> None:
+    seen: list = []
+
+    async def scenario() -> int:
+        async with StubBot() as stub, LoadClient(
+            stub.url, ["ok"], "t", checkpoints=(10, 25), on_checkpoint=lambda turns: seen.append(turns)
+        ) as client:
+            await client.phase("latency", concurrency=4, max_turns=18)  # passes the first checkpoint
+            await client.until_turns(25, concurrency=8, max_seconds=60)
+            return client.turns_done
+
+    assert asyncio.run(scenario()) == 25
+    assert seen == [10, 25]
+
+
 def test_unreachable_bot_counts_errors_not_crashes() -> None:
     async def scenario() -> Any:
         async with LoadClient(f"http://127.0.0.1:{free_port()}", ["ok"], "t") as client:
