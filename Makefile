@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
-RASA    := $(PY) -m bot.rasa_cli
+RASA    := $(VENV)/bin/rasa
 MODEL   := models/therapy-bot.tar.gz
 # Everything the trained model depends on (data, domain, config and the custom NLU
 # components with the detector they wrap): retrain only when one of these changes.

@@ -146,8 +146,7 @@ def story_results(model: Path, out: Path, e2e: bool) -> Dict[str, Any]:
     """
     out.mkdir(parents=True, exist_ok=True)
     command = [
-        str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.rasa_cli", "test", "core",
-        "--model", str(model), "--stories", str(TEST_STORIES),
+        str(ROOT / ".venv" / "bin" / "rasa"), "test", "core", "--model", str(model), "--stories", str(TEST_STORIES),
         "--out", str(out), "--endpoints", "endpoints.yml", "--successes", *(["--e2e"] if e2e else []),
     ]
     # endpoints.yml names the project's tracker store; keep its SQLite file out of var/.

@@ -96,7 +96,7 @@ def servers(launcher_pid: int) -> Dict[str, List[int]]:
         command = cmdline(child)
         if "rasa_sdk" in command:
             found["actions"] = _tree(child, children)
-        elif "rasa_cli run" in command or "bin/rasa" in command:
+        elif "bin/rasa" in command:
             found["rasa"] = _tree(child, children)
     return found
 
@@ -177,7 +177,7 @@ def train(config: Path, out_dir: Path, name: str, cache_dir: Path, log: Path) ->
     earlier ``rasa train`` of the same data.
     """
     command = [
-        ".venv/bin/python", "-m", "bot.rasa_cli", "train", "--config", _shown(config), "--domain", "domain.yml",
+        ".venv/bin/rasa", "train", "--config", _shown(config), "--domain", "domain.yml",
         "--data", "data", "--out", _shown(out_dir), "--fixed-model-name", name, "--force",
     ]
     env = base_env(RASA_CACHE_DIRECTORY=str(cache_dir))

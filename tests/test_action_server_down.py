@@ -41,9 +41,8 @@ def rasa_and_action_port() -> Iterator[Tuple[str, int]]:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with open(OUTPUT / "rasa-no-actions.log", "wb") as log:
         process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.rasa_cli", "run", "--model", str(MODEL),
-             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-             "--interface", "127.0.0.1", "--port", str(port)],
+            [str(ROOT / ".venv" / "bin" / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
+             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:

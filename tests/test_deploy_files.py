@@ -311,7 +311,7 @@ def test_dockerfile_copies_files_that_exist(dockerfile: Tuple[str, List[Instruct
 
 def test_dockerfile_model_stage_trains_what_make_train_trains() -> None:
     instructions = parse_dockerfile(DOCKERFILES["rasa"])
-    train = [i.argument for i in instructions if i.keyword == "RUN" and "rasa_cli train" in i.argument]
+    train = [i.argument for i in instructions if i.keyword == "RUN" and "rasa train" in i.argument]
     assert train and "--fixed-model-name therapy-bot" in train[0]
     assert "COPY --from=model /app/models models" in [f"COPY {i.argument}" for i in instructions]
 

@@ -8,7 +8,7 @@ import subprocess
 
 from tests.support import MODEL, OUTPUT, ROOT
 
-RASA = [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.rasa_cli"]
+RASA = [str(ROOT / ".venv" / "bin" / "rasa")]
 #: How Rasa reports a problem with the project's data: warnings and error log lines.
 PROBLEM = re.compile(r"UserWarning|\bWARNING\b|\bERROR\b")
 

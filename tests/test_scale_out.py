@@ -96,7 +96,7 @@ def say(server: ServedBot, sender: str, message: str) -> List[Dict[str, Any]]:
 
 def test_server_b_serves_with_two_sanic_workers(cluster: Cluster) -> None:
     b = cluster.servers[1]
-    rasa = [pid for pid in child_pids(b.process.pid) if "bot.rasa_cli run " in command_line(pid)]
+    rasa = [pid for pid in child_pids(b.process.pid) if "bin/rasa run " in command_line(pid)]
     assert len(rasa) == 1
     assert len(child_pids(rasa[0])) == 2, "SANIC_WORKERS=2 with the Redis lock store"
     for log in ("scale-out-a.log", "scale-out-b.log"):

@@ -1,11 +1,14 @@
-"""The intent classifier's direct scorer gives the same probabilities as scikit-learn."""
+"""The intent classifier's direct scorer gives scikit-learn's probabilities, before and after storage."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.tfidf_classifier import TfidfIntentClassifier, _Scorer
 
@@ -37,9 +40,13 @@ def _pipeline(classes: dict[str, list[str]], tmp_path):
     return pipeline.fit(texts, labels)
 
 
-def test_scorer_matches_the_pipeline_probabilities(tmp_path) -> None:
+@pytest.mark.parametrize("stored", [False, True], ids=["fitted", "saved-and-loaded"])
+def test_scorer_matches_the_pipeline_probabilities(tmp_path, stored: bool) -> None:
     pipeline = _pipeline(TRAINING, tmp_path)
-    scorer = _Scorer(pipeline)
+    scorer = _Scorer.from_pipeline(pipeline)
+    if stored:
+        scorer.save(tmp_path)
+        scorer = _Scorer.load(tmp_path)
     expected = pipeline.predict_proba(UNSEEN)
     got = scorer.predict_proba(UNSEEN)
     assert list(scorer.classes) == list(pipeline.classes_)
@@ -54,4 +61,57 @@ def test_scorer_refuses_a_two_class_model(tmp_path) -> None:
     """With two classes scikit-learn uses a logistic, not a softmax, so the scorer would be wrong."""
     two = {intent: TRAINING[intent] for intent in ("cost", "confidentiality")}
     with pytest.raises(ValueError):
-        _Scorer(_pipeline(two, tmp_path))
+        _Scorer.from_pipeline(_pipeline(two, tmp_path))
+
+
+def test_the_component_trains_stores_and_loads_the_same_model(tmp_path) -> None:
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
+    config = TfidfIntentClassifier.get_default_config()
+    trained = TfidfIntentClassifier(config, storage, resource)
+    examples = [Message(data={"text": t, "intent": i}) for i, texts in TRAINING.items() for t in texts]
+    trained.train(TrainingData(training_examples=examples))
+    loaded = TfidfIntentClassifier.load(config, storage, resource, execution_context=None)
+    for text in UNSEEN:
+        a, b = trained.process([Message(data={"text": text})])[0], loaded.process([Message(data={"text": text})])[0]
+        assert a.get("intent") == b.get("intent") and a.get("intent_ranking") == b.get("intent_ranking")
+    message = loaded.process([Message(data={"text": "is my therapy private"})])[0]
+    assert message.get("intent")["name"] == "confidentiality"
+
+
+def _stored(tmp_path):
+    directory = tmp_path / "model"
+    directory.mkdir()
+    _Scorer.from_pipeline(_pipeline(TRAINING, tmp_path)).save(directory)
+    return directory
+
+
+def test_loading_never_unpickles(tmp_path) -> None:
+    directory = _stored(tmp_path)
+    with np.load(directory / "tfidf_intent_classifier.npz") as weights:
+        arrays = dict(weights)
+    arrays["intercept"] = np.array([object()] * 4, dtype=object)  # would need pickle to read back
+    np.savez(directory / "tfidf_intent_classifier.npz", **arrays, allow_pickle=True)
+    with pytest.raises(ValueError, match="pickle"):
+        _Scorer.load(directory)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda s: s["analyzers"][0].update(analyzer="callable"),
+        lambda s: s["analyzers"][0].update(preprocessor="os.system"),
+        lambda s: s["classes"].pop(),
+        lambda s: s["vocabularies"][1].popitem(),
+    ],
+    ids=["unknown analyzer", "extra setting", "missing class", "short vocabulary"],
+)
+def test_a_model_that_does_not_fit_together_is_refused(tmp_path, tamper) -> None:
+    directory = _stored(tmp_path)
+    path = directory / "tfidf_intent_classifier.json"
+    settings = json.loads(path.read_text())
+    tamper(settings)
+    path.write_text(json.dumps(settings))
+    with pytest.raises(ValueError):
+        _Scorer.load(directory)

@@ -392,7 +392,7 @@ def test_a_conversation_continues_after_a_restart(tmp_path: Path, kb: KnowledgeB
     try:
         reply = RestClient(bot.base_url, sender).say("how long is a session?")
         assert topics_of(reply)[0] == "session_length", reply
-        rasa = [pid for pid in child_pids(bot.process.pid) if "bot.rasa_cli run " in command_line(pid)]
+        rasa = [pid for pid in child_pids(bot.process.pid) if "bin/rasa run " in command_line(pid)]
         assert len(rasa) == 1 and child_pids(rasa[0]) == [], "without Redis, one Sanic worker"
     finally:
         stop_bot(bot)
