@@ -93,3 +93,12 @@ def test_story_user_turns() -> List[List[Tuple[str, str]]]:
 
 
 test_story_user_turns.__test__ = False  # a helper, not a pytest test
+
+
+def sqlite_store_bytes(data_dir: Path) -> bytes:
+    """Everything the SQLite tracker store wrote: the database and its write-ahead log.
+
+    Committed turns sit in ``tracker.db-wal`` until SQLite copies them into the database,
+    so a check of what is stored must read both (and the shared-memory index).
+    """
+    return b"".join(path.read_bytes() for path in sorted(data_dir.glob("tracker.db*")) if path.is_file())

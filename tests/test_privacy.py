@@ -22,7 +22,7 @@ from actions.knowledge import KnowledgeBase
 from bot.storage.redaction import KEPT_METADATA, KEPT_SLOT_VALUES, redact_event
 from tests.conftest import ServedBot, start_bot, stop_bot
 from tests.storage_services import process_tree
-from tests.support import OUTPUT, RestClient, topics_of
+from tests.support import OUTPUT, RestClient, sqlite_store_bytes, topics_of
 
 LOG = "privacy.log"
 #: Names, places and disclosures nobody else's log would contain, then ordinary questions.
@@ -153,7 +153,7 @@ def test_redact_mode_stores_intents_topics_and_times_but_not_the_words(conversat
     assert users[1]["intent"] == "session_length" and users[-1]["intent"] == "crisis"
     slots = {(event["name"], event["value"]) for event in events if event["type"] == "slot"}
     assert ("topic", "session_length") in slots and ("crisis_kind", "self") in slots
-    raw = (conversation.data_dir / "tracker.db").read_bytes().lower()
+    raw = sqlite_store_bytes(conversation.data_dir).lower()
     for marker in MARKERS:
         assert marker.lower().encode() not in raw, marker
     for message in MESSAGES[2:3] + MESSAGES[4:]:
