@@ -30,7 +30,11 @@ class Arithmetic(GraphComponent):
 
     @classmethod
     def create(
-        cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource, context: ExecutionContext
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
     ) -> Arithmetic:
         return cls(config)
 
