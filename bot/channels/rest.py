@@ -19,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.limits import admit, channel_reply
+from bot.endpoint_sessions import close_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class RestInput(InputChannel):
     ) -> Blueprint:
         """The health and webhook routes."""
         webhook = Blueprint("therapy_rest_webhook", __name__)
+        # The kept-alive sessions to the action server (bot/endpoint_sessions.py) close
+        # with the server; every Rasa server here has this channel (credentials.yml).
+        webhook.listener("after_server_stop")(close_sessions)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
