@@ -154,6 +154,26 @@ def machine() -> Dict[str, object]:
     }
 
 
+def speed_probe(repeats: int = 3) -> float:
+    """CPU seconds of a fixed pure-Python loop (the median of ``repeats``): lower is faster.
+
+    Why: this is a shared machine whose speed changes from minute to minute with work
+    that the load average does not show (the same loop has taken 0.78 s and 1.0 s within a
+    minute here). Taken before and after each configuration is served, it tells the
+    reader how fast the machine was while each set of figures was measured.
+    """
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        total, table = 0, {}
+        for i in range(1_000_000):
+            total += i * i % 7
+            if i % 10 == 0:
+                table[str(i)] = i
+        times.append(time.process_time() - started)
+    return sorted(times)[len(times) // 2]
+
+
 def base_env(**overrides: str) -> Dict[str, str]:
     """The environment of every command the benchmark runs."""
     return {

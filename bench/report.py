@@ -365,6 +365,9 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
             ["Python", machine["python"]],
             ["Rasa / rasa-sdk / Sanic", f"{machine['rasa']} / {machine['rasa_sdk']} / {machine['sanic']}"],
             ["load average at start / end", f"{_loads(load_start)} / {_loads(load_end)}"],
+            *[[f"speed probe before / after serving {c} (a fixed Python loop, CPU s; lower is faster)",
+               " / ".join(_num(_get(results, c, "serve", f"speed_probe_{w}_s"), 3, " s") for w in ("before", "after"))]
+              for c in configs],
             *[[f"tracker store ({c})", _tracker_store(_get(results, c, "serve", "data_dir_files"))] for c in configs],
         ],
     ) + [""]

@@ -207,7 +207,7 @@ async def serve_and_measure(
     """Start one bot, run every phase against it, stop it; return the figures."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-data-{name}-"))
     bot = procs.ServedBot(model, data_dir, out / "logs" / f"serve-{name}.log", extra_env)
-    result: Dict[str, Any] = {"load_before": os.getloadavg()}
+    result: Dict[str, Any] = {"load_before": os.getloadavg(), "speed_probe_before_s": procs.speed_probe()}
     print(f">> {name}: starting scripts/run.sh (Rasa on port {bot.rasa_port})", flush=True)
     bot.start()
     try:
@@ -267,6 +267,7 @@ async def serve_and_measure(
         result["data_dir_files"] = list(procs.tracker_store_files(data_dir))
         shutil.rmtree(data_dir, ignore_errors=True)
     result["load_after"] = os.getloadavg()
+    result["speed_probe_after_s"] = procs.speed_probe()
     return result
 
 

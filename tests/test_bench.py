@@ -252,10 +252,18 @@ def test_report_names_the_machine_load_and_every_config() -> None:
     assert "shared" not in quiet and "SQLite (tracker.db" in quiet
     busy = report.render(_results(load_end=[3.5, 2.0, 1.0]), "plot.png")
     assert "Measured on a shared 2-core machine" in busy and "3.50/2.00/1.00" in busy
+    probed = report.render(_results(**{"configs.ours.serve.speed_probe_before_s": 0.812,
+                                       "configs.ours.serve.speed_probe_after_s": 1.004}), "plot.png")
+    assert "speed probe before / after serving ours" in probed and "0.812 s / 1.004 s" in probed
+    assert "serving stock (a fixed Python loop, CPU s; lower is faster) | n/a / n/a" in probed
     only_ours = copy.deepcopy(_results())
     del only_ours["configs"]["stock"]
     text = report.render(only_ours, "plot.png")
     assert "| stock" not in text and all(row["ratio"] == "n/a" for row in report.targets(only_ours))
+
+
+def test_speed_probe_measures_cpu_time() -> None:
+    assert 0.01 < procs.speed_probe(repeats=1) < 30
 
 
 def test_plot_is_written(tmp_path: Path) -> None:
