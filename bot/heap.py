@@ -2,8 +2,9 @@
 
 A Rasa server holds millions of long-lived Python objects once TensorFlow, spaCy, Rasa
 and the model are loaded. Python's cyclic garbage collector walks all of them in every
-full (generation 2) pass, which it starts on its own every few hundred turns: ``make
-bench`` measured each pass at 350-450 ms, during which the server answers nobody. Those
+full (generation 2) pass, which it starts on its own every few hundred turns. Timed here
+with ``gc.callbacks`` in a served bot, each pass took 350-450 ms, during which the server
+answered nobody; after the freeze they take 2-15 ms (``bench/tried.md``). Those
 objects live as long as the process, so after the model is loaded they are collected
 once and frozen (``gc.freeze``): later passes walk only what turns have allocated since.
 Nothing is lost by it: frozen objects are the ones that were going to stay anyway.
