@@ -4,9 +4,10 @@ Rasa 3.6 opens a new aiohttp ``ClientSession`` for each request to an endpoint
 (``EndpointConfig.request``), so every custom action costs a new TCP connection to the
 action server, its handshake and its teardown on both sides: about a third of the
 action server's CPU per turn and a few percent of the Rasa server's, measured here as
-``make bench`` measures CPU per turn (``bench/tried.md``). ``apply()`` makes ``EndpointConfig.session`` hand out one session per endpoint
-and event loop, with the same headers, authentication and timeout as Rasa's, whose
-connections stay open between calls; ``request`` itself is unchanged.
+``make bench`` measures CPU per turn (``bench/tried.md``). ``apply()`` makes
+``EndpointConfig.session`` hand out one session per endpoint and event loop, with the
+same headers, authentication and timeout as Rasa's, whose connections stay open between
+calls; ``request`` itself is unchanged.
 
 An idle connection is closed by this side after ``IDLE_SECONDS``, before the action
 server's own idle timeout (Sanic's ``KEEP_ALIVE_TIMEOUT``, 5 s), so a call never goes out
