@@ -34,7 +34,7 @@ from bot.storage.settings import StorageConfigError, database_url, redact_enable
 from bot.storage.tracker_store import ConfiguredTrackerStore, TrackerStoreUnavailable
 from tests.conftest import start_bot, stop_bot
 from tests.storage_services import Services, child_pids, command_line
-from tests.support import OUTPUT, ROOT, RestClient, free_port, topics_of
+from tests.support import OUTPUT, ROOT, RestClient, free_port, sqlite_store_bytes, topics_of
 
 DAY = 24 * 60 * 60
 STORAGE_VARIABLES = ("DB_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD",
@@ -399,7 +399,7 @@ def test_a_conversation_continues_after_a_restart(tmp_path: Path, kb: KnowledgeB
     assert "SANIC_WORKERS=2 needs a Redis lock store" in (OUTPUT / "restart-before.log").read_text()
     assert data_dir.stat().st_mode & 0o777 == 0o700
     # Without PRIVACY_MODE the store keeps the words (test_privacy checks the opposite).
-    assert b"how long is a session?" in (data_dir / "tracker.db").read_bytes()
+    assert b"how long is a session?" in sqlite_store_bytes(data_dir)
 
     bot = start_bot("restart-after.log", DATA_DIR=str(data_dir))
     try:
