@@ -10,7 +10,8 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.tfidf_classifier import TfidfIntentClassifier, _Scorer
+from bot.nlu.tfidf_classifier import TfidfIntentClassifier
+from bot.nlu.tfidf_scorer import TfidfScorer
 
 TRAINING = {
     "session_length": ["how long is a session", "how many minutes does therapy last", "session duration"],
@@ -43,10 +44,10 @@ def _pipeline(classes: dict[str, list[str]], tmp_path):
 @pytest.mark.parametrize("stored", [False, True], ids=["fitted", "saved-and-loaded"])
 def test_scorer_matches_the_pipeline_probabilities(tmp_path, stored: bool) -> None:
     pipeline = _pipeline(TRAINING, tmp_path)
-    scorer = _Scorer.from_pipeline(pipeline)
+    scorer = TfidfScorer.from_pipeline(pipeline)
     if stored:
         scorer.save(tmp_path)
-        scorer = _Scorer.load(tmp_path)
+        scorer = TfidfScorer.load(tmp_path)
     expected = pipeline.predict_proba(UNSEEN)
     got = scorer.predict_proba(UNSEEN)
     assert list(scorer.classes) == list(pipeline.classes_)
@@ -61,7 +62,7 @@ def test_scorer_refuses_a_two_class_model(tmp_path) -> None:
     """With two classes scikit-learn uses a logistic, not a softmax, so the scorer would be wrong."""
     two = {intent: TRAINING[intent] for intent in ("cost", "confidentiality")}
     with pytest.raises(ValueError):
-        _Scorer.from_pipeline(_pipeline(two, tmp_path))
+        TfidfScorer.from_pipeline(_pipeline(two, tmp_path))
 
 
 def test_the_component_trains_stores_and_loads_the_same_model(tmp_path) -> None:
@@ -83,7 +84,7 @@ def test_the_component_trains_stores_and_loads_the_same_model(tmp_path) -> None:
 def _stored(tmp_path):
     directory = tmp_path / "model"
     directory.mkdir()
-    _Scorer.from_pipeline(_pipeline(TRAINING, tmp_path)).save(directory)
+    TfidfScorer.from_pipeline(_pipeline(TRAINING, tmp_path)).save(directory)
     return directory
 
 
@@ -94,7 +95,7 @@ def test_loading_never_unpickles(tmp_path) -> None:
     arrays["intercept"] = np.array([object()] * 4, dtype=object)  # would need pickle to read back
     np.savez(directory / "tfidf_intent_classifier.npz", **arrays, allow_pickle=True)
     with pytest.raises(ValueError, match="pickle"):
-        _Scorer.load(directory)
+        TfidfScorer.load(directory)
 
 
 @pytest.mark.parametrize(
@@ -114,4 +115,4 @@ def test_a_model_that_does_not_fit_together_is_refused(tmp_path, tamper) -> None
     tamper(settings)
     path.write_text(json.dumps(settings))
     with pytest.raises(ValueError):
-        _Scorer.load(directory)
+        TfidfScorer.load(directory)
