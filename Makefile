@@ -6,6 +6,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 RASA    := $(VENV)/bin/rasa
 MODEL   := models/therapy-bot.tar.gz
+RISK_MODEL := models/risk-model/risk_model.npz
 # Everything the trained model depends on (data, domain, config and the custom NLU
 # components with the detector they wrap): retrain only when one of these changes.
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(shell find bot/nlu bot/crisis -name '*.py' 2>/dev/null)
@@ -32,7 +33,11 @@ $(VENV)/.installed: requirements.in requirements.lock scripts/find-python.sh
 	$(PY) -m pip install --progress-bar on -r requirements.in -c requirements.lock
 	@touch $@
 
-train: $(MODEL)  ## Train the model if it is missing or stale
+train: $(MODEL) $(RISK_MODEL)  ## Train the Rasa model and the crisis risk model if missing or stale
+
+# The crisis layer's risk model: the project's own crisis corpus, batches and NLU data only.
+$(RISK_MODEL): $(VENV)/.installed data/nlu.yml $(wildcard tests/crisis/*.yml tests/crisis/first_contact/*.tsv) bot/crisis/risk_model.py bot/nlu/tfidf_scorer.py
+	$(PY) -m bot.crisis.risk_model --out $(dir $@)
 
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@echo ">> training (data, domain, config or custom components changed)"
@@ -71,8 +76,8 @@ soak: install train  ## The full-size soak test: 50 concurrent senders, 10,000 t
 lint: install  ## ruff over the project
 	$(VENV)/bin/ruff check .
 
-evaluate-crisis: install  ## Crisis detector recall, false positives and per-category counts
-	$(PY) -m bot.crisis.evaluate
+evaluate-crisis: install $(RISK_MODEL)  ## Crisis layer per set and tier: project corpus, first-contact batches, eval-real (counts only)
+	$(PY) -m evaluation.crisis
 
 # A benchmark, not a test: it writes docs/benchmarks.md and never fails on slow figures.
 # It trains its own models (ours and stock Rasa) under results/bench/, never $(MODEL).

@@ -88,7 +88,7 @@ def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:
     message = Message(data={"text": "my life feels boring", "intent": ranking[0], "intent_ranking": ranking})
     _guard().process([message])
     assert message.get("intent")["name"] == "nlu_fallback", "only the guard may decide crisis"
-    assert message.get("crisis") is None
+    assert message.get("crisis")["tier"] == "none"
 
 
 def test_ordinary_message_keeps_its_intent() -> None:

@@ -22,7 +22,9 @@ THERAPY_TYPES = {"cbt", "dbt", "psychodynamic", "interpersonal", "act", "humanis
                  "motivational_interviewing", "supportive"}
 THERAPY_FORMATS = {"individual", "couples", "family", "group"}
 #: Intents that are not topics: they resolve against the last topic, or are the crisis.
-DIALOGUE_INTENTS = {"tell_me_more", "followup", "crisis"}
+DIALOGUE_INTENTS = {"tell_me_more", "followup", "crisis", "crisis_check_in", "affirm", "deny", "unsure"}
+#: Bare answers to the check-in: after it they lead to the crisis replies, elsewhere to out of scope.
+ANSWER_INTENTS = {"affirm", "deny", "unsure"}
 
 
 def _syllables(word: str) -> int:
@@ -106,9 +108,9 @@ def test_every_topic_intent_has_a_rule() -> None:
         for rule in rules
         if rule["steps"][1].get("action") == "action_answer_topic"
     }
-    assert answered == set(KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS) | {"nlu_fallback"}
+    assert answered == set(KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS) | {"nlu_fallback"} | ANSWER_INTENTS
     with_line = {r["steps"][0]["intent"] for r in rules if {"action": "utter_crisis_line"} in r["steps"]}
-    assert with_line == {"greet", "help", "out_of_scope", "nlu_fallback"}
+    assert with_line == {"greet", "help", "out_of_scope", "nlu_fallback"} | ANSWER_INTENTS
 
 
 def test_no_orphan_responses(domain_dict: Dict[str, Any]) -> None:

@@ -20,6 +20,10 @@ CORPUS_DIR = ROOT / "tests" / "crisis"
 MUST_ESCALATE = CORPUS_DIR / "must_escalate.yml"
 MUST_ESCALATE_HOLDOUT = CORPUS_DIR / "must_escalate_holdout.yml"
 MUST_NOT = CORPUS_DIR / "must_not.yml"
+#: Fresh batches, each scored at first contact before it joined the corpus (``label<TAB>text``).
+FIRST_CONTACT_DIR = CORPUS_DIR / "first_contact"
+#: Labels a batch row may carry: a kind of crisis, or ``none`` for a harmless message.
+BATCH_LABELS = ("self", "other_person", "sexual_assault", "domestic_violence", "child_abuse", "none")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,34 @@ def load_escalate(include_holdout: bool = True) -> Dict[str, List[Category]]:
 def load_must_not() -> List[Category]:
     """Return the must-not-escalate corpus."""
     return load(MUST_NOT)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch of labelled messages written fresh, kept as written."""
+
+    name: str
+    rows: Tuple[Tuple[str, str], ...]
+
+
+def load_batch(path: Path) -> Batch:
+    """Load one ``label<TAB>text`` batch; an unknown label or a malformed row is an error."""
+    rows: List[Tuple[str, str]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, sep, text = line.partition("\t")
+        if not sep or label not in BATCH_LABELS or not text.strip():
+            raise ValueError(f"{path} line {number}: expected one of {BATCH_LABELS}, a tab and a message")
+        rows.append((label, text))
+    return Batch(path.stem, tuple(rows))
+
+
+def load_first_contact() -> List[Batch]:
+    """Every first-contact batch, in name order (none if the folder is absent)."""
+    if not FIRST_CONTACT_DIR.is_dir():
+        return []
+    return [load_batch(path) for path in sorted(FIRST_CONTACT_DIR.glob("*.tsv"))]
 
 
 def iter_messages(categories: List[Category]) -> Iterator[Tuple[Category, str]]:

@@ -15,8 +15,10 @@ never disagree about a message. The tiers follow how crisis counsellors work:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.crisis import shared_detector
+from bot.crisis.risk_model import RiskModel, model_dir
 
 #: Every tier, most urgent first.
 TIERS = ("crisis", "check_in", "none")
@@ -45,12 +47,35 @@ class Assessment:
         return self.tier != "none"
 
 
-NONE = Assessment("none")
+@lru_cache(maxsize=1)
+def shared_risk_model() -> RiskModel:
+    """The one risk model of this process (``models/risk-model`` or ``RISK_MODEL_DIR``).
+
+    A missing model is an error, not a quiet fall-back to the rules alone: an assistant
+    that silently lost its second net would look healthy while missing more people.
+    """
+    return RiskModel.load(model_dir())
 
 
 def assess(text: str) -> Assessment:
-    """The tier of one message (rules first; they are the auditable floor)."""
+    """The tier of one message.
+
+    The rules are the auditable floor: a rule's escalation always stands, and a rule's
+    check-in can only be raised to the crisis reply by the model, never lowered. When the
+    speaker negated the risk wording a rule found ("I'm not suicidal, just asking"), the
+    model, which cannot read negation, is not asked to overrule that.
+    """
     detection, negated = shared_detector().screen(text)
-    if detection is not None:
-        return Assessment("crisis", detection.kind, detection.rule)
-    return Assessment("none", negated=negated)
+    risk = shared_risk_model().score(text)
+    rule_tier = getattr(detection, "tier", "crisis") if detection is not None else "none"
+    if rule_tier == "crisis":
+        return Assessment("crisis", detection.kind, detection.rule, risk.score)
+    model_tier = "none" if negated else shared_risk_model().tier(risk.score)
+    if model_tier == "crisis":
+        kind = detection.kind if detection is not None else risk.kind
+        return Assessment("crisis", kind, "risk_model", risk.score)
+    if rule_tier == "check_in":
+        return Assessment("check_in", detection.kind, detection.rule, risk.score)
+    if model_tier == "check_in":
+        return Assessment("check_in", risk.kind, "risk_model", risk.score)
+    return Assessment("none", score=risk.score, negated=negated)

@@ -10,17 +10,20 @@ message it:
    assistant itself sends (a trained intent, optionally with a JSON object of known
    entities, and nothing else) pass through; any other leading ``/`` is dropped so the
    words are treated as words;
-2. runs the pure-Python crisis detector, and also honours the classifier when its best
-   non-fallback guess is ``crisis`` with confidence of at least 0.8, unless the speaker
-   negated the risk wording the detector found ("I'm not suicidal, just curious"). Either
-   way the intent becomes ``crisis`` with confidence 1.0, with the entity ``crisis_kind``
-   for the domain's conditional crisis responses; an unsure classifier guess of crisis
-   becomes ``nlu_fallback``, so the crisis rule only ever follows this component's decision;
+2. asks the crisis layer for the message's tier (``bot.crisis.tiers.assess``: the rules,
+   then the risk model), and also honours the intent classifier when its best non-fallback
+   guess is ``crisis`` with confidence of at least 0.8, unless the speaker negated the risk
+   wording the rules found ("I'm not suicidal, just curious"). The crisis tier makes the
+   intent ``crisis``, the check-in tier ``crisis_check_in`` (confidence 1.0 either way),
+   with the entity ``crisis_kind`` for the domain's conditional responses; an unsure
+   classifier guess of crisis becomes ``nlu_fallback``, so the crisis rules only ever
+   follow this component's decision;
 3. adds the ``region`` entity when the message metadata (``{"region": "GB"}``) or the
    deployment (``CRISIS_REGION``) names a region; the ``region`` slot defaults to US.
 
-It records which rule fired (``crisis`` in the parse data, and one log line with the rule,
-kind and region); it never logs or stores the text anywhere itself.
+It records the decision in the parse data (``crisis``: tier, kind, rule, region and the risk
+model's score, for every message, so weaker signals can add up over a conversation) and in
+one log line per escalation or check-in; it never logs or stores the text anywhere itself.
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.crisis import Detection, shared_detector
 from bot.crisis.regions import DEFAULT_REGION, deployment_region, normalise_region
+from bot.crisis.tiers import Assessment, assess
 
 logger = logging.getLogger(__name__)
 
 CRISIS_INTENT = "crisis"
+CHECK_IN_INTENT = "crisis_check_in"
+#: Intents only this component may set: never accepted from a typed ``/payload``.
+_GUARD_INTENTS = frozenset({CRISIS_INTENT, CHECK_IN_INTENT})
 CLASSIFIER_RULE = "classifier.crisis_intent"
 #: The classifier alone escalates only when it is this sure. The detector is the primary
 #: net (100% recall on its corpus); the classifier catches wording the rules lack, but it
@@ -108,12 +114,11 @@ class CrisisGuard(GraphComponent):
         intents: Set[str] | None = None,
         entity_values: Set[str] | None = None,
     ) -> None:
-        """Builds the detector once; it is shared by every message this process parses."""
+        """Keeps the payload vocabulary; the crisis layer is shared by the whole process."""
         self._model_storage = model_storage
         self._resource = resource
-        self._intents = set(intents or ()) - {CRISIS_INTENT}
+        self._intents = set(intents or ()) - _GUARD_INTENTS
         self._entity_values = set(entity_values or ())
-        self._detector = shared_detector()
 
     @classmethod
     def create(
@@ -174,27 +179,27 @@ class CrisisGuard(GraphComponent):
         # asked for one, so a conversation keeps a region it was given earlier.
         if asked_region or region != DEFAULT_REGION:
             self._add_entity(message, "region", region, 0, 0)
-        detection, ruled_out = self._detector.screen(safe_text)
-        if detection is None and not ruled_out:
-            detection = self._classifier_detection(message)
-        if detection is not None:
-            self._escalate(message, detection, region)
-        elif (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == CRISIS_INTENT:
+        assessment = assess(safe_text)
+        if assessment.tier != "crisis" and not assessment.negated and self._classifier_is_sure(message):
+            assessment = Assessment("crisis", assessment.kind or "self", CLASSIFIER_RULE, assessment.score)
+        if assessment.shows_risk:
+            self._escalate(message, assessment, region)
+            return
+        message.set("crisis", {"tier": "none", "score": round(assessment.score, 4)}, add_to_output=True)
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in _GUARD_INTENTS:
             self._demote_unsure_crisis_guess(message)
 
     @staticmethod
-    def _classifier_detection(message: Message) -> Detection | None:
-        """A detection when the classifier's confident best guess, ignoring fallback, is crisis."""
+    def _classifier_is_sure(message: Message) -> bool:
+        """Whether the classifier's confident best guess, ignoring fallback, is crisis."""
         ranking = [
             entry
             for entry in message.get(INTENT_RANKING_KEY) or [message.get(INTENT) or {}]
             if entry.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME
         ]
         if not ranking or ranking[0].get(INTENT_NAME_KEY) != CRISIS_INTENT:
-            return None
-        if (ranking[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) < CLASSIFIER_MIN_CONFIDENCE:
-            return None
-        return Detection(kind="self", rule=CLASSIFIER_RULE)
+            return False
+        return (ranking[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= CLASSIFIER_MIN_CONFIDENCE
 
     @staticmethod
     def _demote_unsure_crisis_guess(message: Message) -> None:
@@ -209,27 +214,36 @@ class CrisisGuard(GraphComponent):
         ranking = message.get(INTENT_RANKING_KEY) or []
         message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
 
-    def _escalate(self, message: Message, detection: Detection, region: str) -> None:
-        intent = {INTENT_NAME_KEY: CRISIS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+    def _escalate(self, message: Message, assessment: Assessment, region: str) -> None:
+        name = CRISIS_INTENT if assessment.tier == "crisis" else CHECK_IN_INTENT
+        intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
         ranking = [
             entry
             for entry in message.get(INTENT_RANKING_KEY) or []
-            if entry.get(INTENT_NAME_KEY) != CRISIS_INTENT
+            if entry.get(INTENT_NAME_KEY) not in _GUARD_INTENTS
         ]
+        kind = assessment.kind or "self"
         message.set(INTENT, intent, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
         message.set(
             "crisis",
-            {"rule": detection.rule, "kind": detection.kind, "region": region},
+            {
+                "tier": assessment.tier,
+                "rule": assessment.source,
+                "kind": kind,
+                "region": region,
+                "score": round(assessment.score, 4),
+            },
             add_to_output=True,
         )
         # The kind spans the whole message: it is a property of what was said as a whole.
         text = message.get(TEXT) or ""
-        self._add_entity(message, "crisis_kind", detection.kind, 0, len(text))
+        self._add_entity(message, "crisis_kind", kind, 0, len(text))
         logger.info(
-            "crisis escalation rule=%s kind=%s region=%s",
-            detection.rule,
-            detection.kind,
+            "crisis %s rule=%s kind=%s region=%s",
+            "escalation" if assessment.tier == "crisis" else "check-in",
+            assessment.source,
+            kind,
             region,
         )
 

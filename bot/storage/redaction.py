@@ -27,8 +27,9 @@ KEPT_METADATA = frozenset({"model_id", "assistant_id", "utter_action"})
 KEPT_ENTITY_KEYS = ("entity", "extractor")
 
 #: The crisis decision of ``CrisisGuard`` without the id of the rule that matched
-#: (the rule id describes the wording; it is in the INFO log for audits).
-KEPT_CRISIS_KEYS = ("kind", "region")
+#: (the rule id describes the wording; it is in the INFO log for audits). The tier and
+#: the risk model's score are numbers and labels the conversation-level risk adds up.
+KEPT_CRISIS_KEYS = ("tier", "kind", "region", "score")
 
 
 def redact_event(event: Dict[str, Any]) -> Dict[str, Any]:
