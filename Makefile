@@ -9,7 +9,7 @@ MODEL   := models/therapy-bot.tar.gz
 RISK_MODEL := models/risk-model/risk_model.npz
 # Everything the trained model depends on (data, domain, config and the custom NLU
 # components with the detector they wrap): retrain only when one of these changes.
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(shell find bot/nlu bot/crisis -name '*.py' 2>/dev/null)
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(shell find bot/nlu bot/crisis bot/policies -name '*.py' 2>/dev/null)
 
 export RASA_PORT    ?= 5005
 export ACTIONS_PORT ?= 5055

@@ -53,6 +53,9 @@ _META = "risk_model_thresholds.json"
 CRISIS_FALSE_ALARMS = 0.01
 #: Largest share allowed to get the crisis reply or a check-in from the model.
 ANY_FALSE_ALARMS = 0.03
+#: Largest share counted as a weak signal, which adds up over a conversation
+#: (``bot/crisis/conversation.py``: two weak signals among six messages ask a check-in).
+SIGNAL_FALSE_ALARMS = 0.15
 #: Regularisation: weaker than the intent model's, because the classes overlap more.
 _C = 10.0
 _MAX_ITER = 3000
@@ -65,10 +68,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+|(?<=[;])\s+")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Scores at or above ``crisis`` get the crisis reply; at or above ``check_in``, a check-in."""
+    """Scores at or above ``crisis`` get the crisis reply; at or above ``check_in``, a check-in.
+
+    A score at or above ``signal`` is a weak signal: alone it changes nothing, but weak
+    signals add up over a conversation.
+    """
 
     crisis: float
     check_in: float
+    signal: float
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ class RiskModel:
         """Writes the scorer (JSON and ``.npz``) and the thresholds (JSON)."""
         directory.mkdir(parents=True, exist_ok=True)
         self._scorer.save(directory, _STEM)
-        meta = {"crisis": self.thresholds.crisis, "check_in": self.thresholds.check_in}
+        meta = {name: getattr(self.thresholds, name) for name in ("crisis", "check_in", "signal")}
         (directory / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     @classmethod
@@ -152,9 +160,9 @@ class RiskModel:
             scorer = TfidfScorer.load(directory, _STEM)
         except FileNotFoundError as error:
             raise FileNotFoundError(f"no crisis risk model in {directory}: run `make train`") from error
-        thresholds = Thresholds(float(meta["crisis"]), float(meta["check_in"]))
-        if not 0.0 < thresholds.check_in <= thresholds.crisis <= 1.0:
-            raise ValueError(f"{directory / _META}: thresholds must satisfy 0 < check_in <= crisis <= 1")
+        thresholds = Thresholds(float(meta["crisis"]), float(meta["check_in"]), float(meta["signal"]))
+        if not 0.0 < thresholds.signal <= thresholds.check_in <= thresholds.crisis <= 1.0:
+            raise ValueError(f"{directory / _META}: thresholds must satisfy 0 < signal <= check_in <= crisis <= 1")
         return cls(scorer, thresholds)
 
 
@@ -243,7 +251,7 @@ def calibrate(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[Thresholds, Dict[s
     harmless: List[float] = []
     risky: List[float] = []
     for fold in range(_FOLDS):
-        model = _fit([r for r in rows if _fold(r[1]) != fold], Thresholds(1.0, 1.0))
+        model = _fit([r for r in rows if _fold(r[1]) != fold], Thresholds(1.0, 1.0, 1.0))
         for label, text, hard in rows:
             if _fold(text) != fold or not (hard or label != NONE):
                 continue
@@ -251,6 +259,7 @@ def calibrate(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[Thresholds, Dict[s
     thresholds = Thresholds(
         crisis=_lowest_threshold(harmless, CRISIS_FALSE_ALARMS),
         check_in=_lowest_threshold(harmless, ANY_FALSE_ALARMS),
+        signal=_lowest_threshold(harmless, SIGNAL_FALSE_ALARMS),
     )
     report = {
         "held_out_harmless": len(harmless),
@@ -266,7 +275,12 @@ def train(out: Path) -> Dict[str, float]:
     rows = training_rows()
     thresholds, report = calibrate(rows)
     _fit(rows, thresholds).save(out)
-    return {**report, "crisis_threshold": thresholds.crisis, "check_in_threshold": thresholds.check_in}
+    return {
+        **report,
+        "crisis_threshold": thresholds.crisis,
+        "check_in_threshold": thresholds.check_in,
+        "signal_threshold": thresholds.signal,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
