@@ -20,7 +20,7 @@ from actions.answers import (
     remembers,
     render,
 )
-from actions.knowledge import load_knowledge
+from actions.knowledge import CONVERSATIONAL_TOPICS, load_knowledge
 
 
 def _latest_entities(tracker: Tracker) -> Dict[str, str]:
@@ -85,6 +85,26 @@ class ActionTellMeMore(Action):
             load_knowledge(), tracker.get_slot("topic"), tracker.get_slot("variant")
         )
         return _send(dispatcher, answer)
+
+class ActionAnswerQuestion(Action):
+    """After the crisis reply, answers the question the same message asked.
+
+    CrisisGuard names the question's intent in the ``question_topic`` entity. Only a
+    knowledge topic is answered: anything else adds nothing after the crisis reply.
+    """
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        kb = load_knowledge()
+        topic = _latest_entities(tracker).get("question_topic")
+        if topic not in kb.topics or topic in CONVERSATIONAL_TOPICS:
+            return []
+        return _send(dispatcher, answer_for_intent(kb, topic, {}))
+
 
 # Validate the knowledge file when the action server imports this module, so a broken
 # entry stops start-up loudly instead of failing one answer at a time.

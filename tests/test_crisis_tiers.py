@@ -144,3 +144,24 @@ def test_after_a_check_in_the_count_starts_again(served_bot: ServedBot, weak_sig
     assert_check_in(bot.say(second))
     bot.say("no")
     assert all(m["custom"]["topic"] != "crisis_check" for m in bot.say(first))
+
+
+@pytest.mark.parametrize(
+    "text,topic",
+    [
+        ("How long does a therapy session last? I want to die and don't know who else to tell", "session_length"),
+        ("i keep thinking about killing myself. how much does a therapist cost without insurance?", "cost"),
+    ],
+)
+def test_a_question_beside_a_disclosure_is_answered_after_the_crisis_reply(
+    served_bot: ServedBot, text: str, topic: str
+) -> None:
+    reply = client(served_bot).say(text)
+    assert_crisis(reply[:1])
+    assert [m["custom"]["topic"] for m in reply[1:]] == [topic]
+
+
+def test_a_disclosure_without_a_question_gets_the_crisis_reply_alone(served_bot: ServedBot) -> None:
+    reply = client(served_bot).say("I can't stop thinking about killing myself. Everything hurts.")
+    assert len(reply) == 1
+    assert_crisis(reply)

@@ -56,6 +56,9 @@ logger = logging.getLogger(__name__)
 
 CRISIS_INTENT = "crisis"
 CHECK_IN_INTENT = "crisis_check_in"
+#: A question asked beside a crisis disclosure is answered after the crisis reply when
+#: the classifier names its intent with at least this confidence (``question_topic``).
+QUESTION_MIN_CONFIDENCE = 0.5
 #: Intents only this component may set: never accepted from a typed ``/payload``.
 _GUARD_INTENTS = frozenset({CRISIS_INTENT, CHECK_IN_INTENT})
 CLASSIFIER_RULE = "classifier.crisis_intent"
@@ -202,6 +205,23 @@ class CrisisGuard(GraphComponent):
         return (ranking[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= CLASSIFIER_MIN_CONFIDENCE
 
     @staticmethod
+    def _question_topic(message: Message) -> str | None:
+        """The intent of the surest question asked beside the disclosure, if any is sure enough.
+
+        "Is online therapy private? I want to die" gets the crisis reply first, then the
+        answer to its question (rule "crisis with a question" in ``data/rules.yml``).
+        """
+        asked = [
+            q
+            for q in message.get("questions") or []
+            if q.get(INTENT_NAME_KEY) not in _GUARD_INTENTS | {DEFAULT_NLU_FALLBACK_INTENT_NAME}
+            and (q.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= QUESTION_MIN_CONFIDENCE
+        ]
+        if not asked:
+            return None
+        return max(asked, key=lambda q: q[PREDICTED_CONFIDENCE_KEY])[INTENT_NAME_KEY]
+
+    @staticmethod
     def _demote_unsure_crisis_guess(message: Message) -> None:
         """An unsure classifier guess of crisis becomes ``nlu_fallback``.
 
@@ -239,6 +259,9 @@ class CrisisGuard(GraphComponent):
         # The kind spans the whole message: it is a property of what was said as a whole.
         text = message.get(TEXT) or ""
         self._add_entity(message, "crisis_kind", kind, 0, len(text))
+        topic = self._question_topic(message) if assessment.tier == "crisis" else None
+        if topic is not None:
+            self._add_entity(message, "question_topic", topic, 0, len(text))
         logger.info(
             "crisis %s rule=%s kind=%s region=%s",
             "escalation" if assessment.tier == "crisis" else "check-in",

@@ -28,6 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
+from bot.nlu.questions import question_sentences
 from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline
 
 logger = logging.getLogger(__name__)
@@ -100,15 +101,30 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
         probabilities = self._scorer.predict_proba(texts)
-        intents = self._scorer.classes
         for message, row in zip(messages, probabilities, strict=True):
-            ranking = sorted(
-                ({"name": str(name), "confidence": float(p)} for name, p in zip(intents, row, strict=True)),
-                key=lambda entry: -entry["confidence"],
-            )[: self._config["ranking_length"]]
+            ranking = self._ranking(row)[: self._config["ranking_length"]]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            self._rank_questions(message)
         return messages
+
+    def _ranking(self, row: Any) -> List[Dict[str, Any]]:
+        classes = self._scorer.classes
+        entries = ({"name": str(name), "confidence": float(p)} for name, p in zip(classes, row, strict=True))
+        return sorted(entries, key=lambda entry: -entry["confidence"])
+
+    def _rank_questions(self, message: Message) -> None:
+        """The best intent of each question in a message of several sentences (``questions``).
+
+        A message that tells a story or carries a disclosure and also asks something is
+        answered by what it asks: the crisis guard uses this to answer the question after
+        the crisis reply. Intent names and confidences only, never the sentences.
+        """
+        questions = question_sentences(message.get(TEXT) or "")
+        if not questions:
+            return
+        rows = self._scorer.predict_proba(questions)
+        message.set("questions", [self._ranking(row)[0] for row in rows], add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Training data passes through unchanged."""
