@@ -8,7 +8,7 @@ Writes ``docs/evaluation.md`` with three parts, each from the project's own test
   guard and fallback included, exactly as the served bot parses it;
 * stories: ``rasa test core`` on ``tests/test_stories.yml``, once with the stories'
   intent labels (the dialogue alone) and once ``--e2e`` (the user text goes through NLU);
-* crisis: the detector's corpus figures (``python -m bot.crisis.evaluate``) and the
+* crisis: the crisis layer's figures per set and tier (``python -m evaluation.crisis``) and the
   same corpus through the whole trained pipeline.
 
 A report, not a test: it exits 0 whatever the figures are (the tests hold the limits)
@@ -108,8 +108,16 @@ def plot_confusion(predictions: Sequence[Prediction], path: Path) -> None:
     plt.close(figure)
 
 
+#: Intents of a safe response: the full crisis reply and the check-in.
+SAFE_INTENTS = frozenset({"crisis", "crisis_check_in"})
+
+
 def crisis_through_pipeline(agent: Any) -> Dict[str, Any]:
-    """The labelled crisis corpus through the trained pipeline: escalations and kinds."""
+    """The labelled crisis corpus through the trained pipeline: escalations and kinds.
+
+    "Escalated" counts the crisis reply and the check-in alike (the safe responses);
+    the kind is that of either.
+    """
     from bot.crisis import corpus
 
     figures: Dict[str, Any] = {}
@@ -118,12 +126,12 @@ def crisis_through_pipeline(agent: Any) -> Dict[str, Any]:
         parsed = parse_texts(agent, [text for _category, text in pairs])
         escalated = right_kind = 0
         for (category, _text), data in zip(pairs, parsed, strict=True):
-            if data["intent"]["name"] == "crisis":
+            if data["intent"]["name"] in SAFE_INTENTS:
                 escalated += 1
                 right_kind += (data.get("crisis") or {}).get("kind") == category.kind
         figures[f"must-escalate [{label}]"] = {"n": len(pairs), "escalated": escalated, "right_kind": right_kind}
     texts = [text for _category, text in corpus.iter_messages(corpus.load_must_not())]
-    false_alarms = sum(data["intent"]["name"] == "crisis" for data in parse_texts(agent, texts))
+    false_alarms = sum(data["intent"]["name"] in SAFE_INTENTS for data in parse_texts(agent, texts))
     figures["must-not-escalate"] = {"n": len(texts), "escalated": false_alarms}
     return figures
 
@@ -190,17 +198,12 @@ def failed_stories(path: Path) -> List[Dict[str, Any]]:
     return stories
 
 
-def crisis_detector_output() -> Tuple[str, int]:
-    """The crisis evaluator's tables and summary (without the long per-rule list)."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "bot.crisis.evaluate"], cwd=ROOT, env=_env(), capture_output=True, text=True,
-        timeout=1800,
-    )
-    if "== summary ==" not in finished.stdout:
-        raise RuntimeError(f"bot.crisis.evaluate did not finish:\n{finished.stdout[-2000:]}{finished.stderr[-2000:]}")
-    sections = re.split(r"\n(?===)", finished.stdout.strip())
-    kept = [s for s in sections if not s.startswith("== rules that fired") and not s.startswith("detector built")]
-    return "\n".join(kept), finished.returncode
+def crisis_layer_tables() -> Tuple[List[str], List[str], Dict[str, float]]:
+    """The crisis layer per set and tier (``make evaluate-crisis``), its notes, and its timing."""
+    from evaluation import crisis
+
+    results, notes = crisis.run()
+    return crisis.table(results), notes, crisis.time_layer(crisis.corpus_messages(), repeats=3)
 
 
 def _pct(numerator: float, denominator: float) -> str:
@@ -219,7 +222,7 @@ def render(
     intents: Dict[str, Any],
     stories: Dict[str, Dict[str, Any]],
     pipeline_crisis: Dict[str, Any],
-    detector: Tuple[str, int],
+    layer: Tuple[List[str], List[str], Dict[str, float]],
     pictures: Dict[str, str],
 ) -> str:
     """The Markdown evaluation report."""
@@ -315,11 +318,21 @@ def render(
         else:
             rows.append([label, figures["n"], "", "", _pct(figures["escalated"], figures["n"])])
     lines += _table(["corpus", "messages", "escalated", "with the right resources", "false alarms"], rows)
-    output, status = detector
+    table, notes, timing = layer
     lines += [
-        "", "### The detector alone (`make evaluate-crisis`)", "",
-        f"Output of `python -m bot.crisis.evaluate` (exit status {status}), without its per-rule list:",
-        "", "```text", output, "```", "",
+        "", "### The crisis layer alone (`make evaluate-crisis`)", "",
+        "`bot.crisis.tiers.assess` (the rules, then the risk model) on the project's corpus, the "
+        "first-contact batches (after they joined; their first-contact figures are in "
+        "[crisis-generalisation.md](crisis-generalisation.md)) and the eval-real sets (text real people "
+        "wrote, for evaluation only; counts, never rows). \"Safe response\" is the crisis reply or the "
+        "check-in; \"right kind\" counts crisis replies whose resources fit the label.",
+        "",
+        *table,
+        "",
+        *[f"{note}." for note in notes],
+        f"Per message over the corpus and batches: p50 {timing['msg_p50'] / 1000:.2f} ms, "
+        f"p99 {timing['msg_p99'] / 1000:.2f} ms (median of 3 runs each).",
+        "",
     ]
     return "\n".join(lines)
 
@@ -370,11 +383,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if e2e_png.exists():
         pictures["stories"] = "evaluation-stories.png"
         shutil.copyfile(e2e_png, docs / pictures["stories"])
-    print(">> crisis detector corpus", flush=True)
-    detector = crisis_detector_output()
+    print(">> crisis layer per set (make evaluate-crisis)", flush=True)
+    layer = crisis_layer_tables()
 
     shown_model = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
-    report = render(shown_model, predictions, intents, stories, pipeline_crisis, detector, pictures)
+    report = render(shown_model, predictions, intents, stories, pipeline_crisis, layer, pictures)
     (docs / "evaluation.md").write_text(report, encoding="utf-8")
     print(f">> wrote {docs / 'evaluation.md'}: intent accuracy {intents['accuracy']:.3f}", flush=True)
     return 0

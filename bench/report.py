@@ -20,7 +20,8 @@ TARGET_COLD_START_S = 15.0
 TARGET_MEMORY_MB = 900.0
 TARGET_MEMORY_GROWTH = 0.05
 TARGET_TRAIN_S = 60.0
-TARGET_DETECTOR_P99_US = 1000.0
+#: Rules and risk model together (issue 13: at most 2 ms per message at p99).
+TARGET_DETECTOR_P99_US = 2000.0
 #: Hand-written account of the changes made and tried for the targets, with their
 #: measured effect; every report includes it, so the figures and the history stay together.
 TRIED = Path(__file__).resolve().parent / "tried.md"
@@ -147,7 +148,7 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
         },
         train_row,
         {
-            "target": f"crisis detector p99 ≤ {TARGET_DETECTOR_P99_US / 1000:.0f} ms",
+            "target": f"crisis layer (rules + risk model) p99 ≤ {TARGET_DETECTOR_P99_US / 1000:.0f} ms",
             "ours": _num(None if detector_p99 is None else detector_p99 / 1000, 3, " ms"),
             "stock": "(no detector)", "ratio": "n/a",
             "met": None if detector_p99 is None else detector_p99 <= TARGET_DETECTOR_P99_US,
@@ -337,9 +338,10 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
     lines.append("")
 
     detector = results.get("detector") or {}
-    lines += ["## Crisis detector alone", ""]
+    lines += ["## Crisis layer alone", ""]
     lines += [
-        f"`CrisisDetector.detect` over the whole labelled corpus in `tests/crisis/` "
+        f"`bot.crisis.tiers.assess` (rules, then the risk model) over the labelled corpus and "
+        f"first-contact batches in `tests/crisis/` "
         f"({_num(detector.get('messages'), 0)} messages, {settings['detector_repeats']} timed passes after one "
         "warm-up pass), in one process without Rasa.",
         "",

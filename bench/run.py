@@ -104,15 +104,11 @@ def bench_messages() -> List[str]:
 
 
 def detector_timing(repeats: int) -> Dict[str, float]:
-    """The crisis detector alone over the whole labelled corpus (microseconds per message)."""
-    from bot.crisis import corpus
-    from bot.crisis.detector import CrisisDetector
-    from bot.crisis.evaluate import time_detector
+    """The crisis layer alone (rules and risk model) over the labelled corpus and batches (µs per message)."""
+    from evaluation.crisis import corpus_messages, time_layer
 
-    messages = [m for cats in corpus.load_escalate().values() for _c, m in corpus.iter_messages(cats)]
-    messages += [m for _c, m in corpus.iter_messages(corpus.load_must_not())]
-    timing = time_detector(CrisisDetector(), messages, repeats=repeats)
-    return {**timing, "messages": float(len(messages))}
+    messages = corpus_messages()
+    return {**time_layer(messages, repeats=repeats), "messages": float(len(messages))}
 
 
 def _newest_input_mtime(config: str) -> float:
@@ -332,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     messages = bench_messages()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # spaCy's thinc imports TensorFlow, which is chatty
-    print(f">> crisis detector over the corpus ({settings.detector_repeats} passes)", flush=True)
+    print(f">> crisis layer (rules and risk model) over the corpus ({settings.detector_repeats} passes)", flush=True)
     results["detector"] = detector_timing(settings.detector_repeats)
     for name in configs:
         results["configs"][name]["training"] = train_config(name, out, reuse=args.reuse_models or args.quick)

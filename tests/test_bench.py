@@ -227,7 +227,7 @@ def test_targets_are_met_by_good_figures_and_missed_by_bad_ones() -> None:
         "configs.ours.serve.sequential.p95_ms": 41.0,
         "configs.ours.serve.cold_start.first_answer_s": 15.5,
         "configs.ours.training.train_s": 61.0,
-        "detector.msg_p99": 1001.0,
+        "detector.msg_p99": 2001.0,
     })
     bad["configs"]["ours"]["serve"]["levels"][2].update(throughput=99.0, p95_ms=401.0, errors=1)
     bad["configs"]["ours"]["serve"]["memory"]["10000"]["total_rss_mb"] = 901.0
