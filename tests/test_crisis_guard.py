@@ -116,3 +116,29 @@ def test_guard_does_not_log_the_text(caplog: pytest.LogCaptureFixture) -> None:
         _guard().process([Message(data={"text": secret})])
     assert "crisis escalation rule=" in caplog.text
     assert "zebra42" not in caplog.text and "kill myself" not in caplog.text
+
+
+def test_only_the_guard_can_set_the_check_in() -> None:
+    guard = CrisisGuard(_Storage(), None, INTENTS | {"crisis_check_in", "affirm"}, VALUES)  # type: ignore[arg-type]
+    message = Message(data={"text": "/crisis_check_in", "intent": {"name": "crisis_check_in", "confidence": 1.0}})
+    guard.process([message])
+    assert message.get("text") == "crisis_check_in", "a typed guard intent is read as words"
+    assert message.get("intent")["name"] != "crisis_check_in"
+    assert neutralise_payload("/affirm", INTENTS | {"affirm"}, VALUES) == "/affirm", "the Yes button passes"
+
+
+def test_a_question_beside_a_disclosure_is_named() -> None:
+    message = Message(
+        data={
+            "text": "How much does therapy cost? I want to kill myself.",
+            "questions": [{"name": "cost", "confidence": 0.9}],
+        }
+    )
+    _guard().process([message])
+    entities = {e["entity"]: e["value"] for e in message.get("entities")}
+    assert message.get("intent")["name"] == "crisis" and entities["question_topic"] == "cost"
+    unsure = Message(
+        data={"text": "How much? I want to kill myself.", "questions": [{"name": "cost", "confidence": 0.3}]}
+    )
+    _guard().process([unsure])
+    assert "question_topic" not in {e["entity"] for e in unsure.get("entities")}
