@@ -18,6 +18,7 @@ import yaml
 from bot.crisis.conditions import CONDITION_WORDS, CONDITIONS, LangWords, compile_words
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
+ROOT_DIR = RULES_DIR.parents[2]
 KINDS = ("self", "other_person", "sexual_assault", "domestic_violence", "child_abuse")
 TIERS = ("crisis", "check_in")
 RULE_KEYS = {"id", "tier", "kind", "why", "patterns", "conditions", "examples", "not"}
@@ -52,11 +53,11 @@ class Rule:
     tier: str
     kind: str
     patterns: List[Any]  # token patterns (lists of dicts) or compiled regexes
-    written: List[Any]  # the patterns as written in the file, for the docs
     conditions: List[Tuple[str, Any]]
     examples: List[Tuple[str, str]]
     not_examples: List[str]
     why: str = ""
+    source: Dict[str, Any] = field(default_factory=dict)  # the rule as written, for the docs
 
 
 @dataclass
@@ -240,13 +241,13 @@ def _rule(raw: Any, lang: Language, path: Path, index: int) -> Rule:
         if not isinstance(text, str) or ex_kind not in KINDS:
             raise _fail(where, f"example {ex!r} needs text and a kind from {KINDS}")
         examples.append((text, ex_kind))
-    if not examples and False:
+    if not examples:
         raise _fail(where, "needs at least one example that must fire")
     nots = raw.get("not") or []
     if not isinstance(nots, list) or not all(isinstance(n, str) for n in nots):
         raise _fail(where, "`not` must be a list of texts")
-    return Rule(rule_id, lang.code, str(path), tier, kind, patterns, raw["patterns"], conditions, examples,
-                nots, str(raw.get("why", "")).strip())  # fmt: skip
+    return Rule(rule_id, lang.code, str(path), tier, kind, patterns, conditions, examples, nots,
+                str(raw.get("why", "")).strip(), raw)  # fmt: skip
 
 
 def load(root: Path = RULES_DIR) -> List[Language]:
