@@ -17,27 +17,8 @@ from bot.crisis.conditions import CONDITIONS
 from bot.crisis.rules_loader import ROOT_DIR, RULES_DIR, load
 
 DOC_PATH = ROOT_DIR / "docs" / "crisis-rules.md"
+_TITLE = "# Crisis rules (generated from bot/crisis/rules: do not edit)"
 
-_HEADER = """# Crisis rules (generated: do not edit)
-
-Generated from `bot/crisis/rules/` by `python -m bot.crisis.rules_doc`; a test fails when
-this file is out of date. Every message is checked against every rule. A rule fires when
-one of its patterns matches and all its conditions hold. When several rules fire, the
-`crisis` tier beats `check_in`, then the kind order self > other_person > child_abuse >
-sexual_assault > domestic_violence decides.
-
-* **tier** `crisis`: clear risk, the full crisis reply. `check_in`: possible risk, the
-  assistant asks directly about suicide or self-harm, with the crisis line in the message.
-* **kind** selects the resources; `infer` means the `subject` condition decides between
-  `self` and `other_person`.
-* **patterns** are read word by word on the normalised text (lower case, accents, leet
-  and elongation undone): `word` is that exact word, `(a | b)` one of several,
-  `<drug>` any word of a vocabulary list (listed at the end), `[word]` any form of the
-  word (lemma), `_` any one word, `?` after a word makes it optional, `#` a number.
-  `regex:` patterns (emoji, fused slang, other languages) match the normalised text.
-* **examples** must fire with the kind shown; **not** examples must not fire (both are
-  checked by `tests/test_crisis_rules.py`).
-"""
 
 
 def _value(value: Any, lemma: bool) -> str:
@@ -77,7 +58,8 @@ def _flow(item: Any) -> str:
 
 def render() -> str:
     """The whole document as text."""
-    out: List[str] = [_HEADER, "## Conditions\n"]
+    header = (RULES_DIR / "README.md").read_text(encoding="utf-8").replace("# Crisis rules", _TITLE, 1)
+    out: List[str] = [header, "## Conditions\n"]
     for name, spec in CONDITIONS.items():
         out.append(f"* `{name}`: {spec.doc}")
     languages = load(RULES_DIR)
