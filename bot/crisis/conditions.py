@@ -257,7 +257,9 @@ def _context_has(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
 
 def _next_word_in(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
     nxt = ctx.after(m.end, 1)
-    return (not nxt and p["or_end"]) or (bool(nxt) and nxt[0] in p["words"])
+    if not nxt or not any(ch.isalnum() for ch in nxt[0]):
+        return p["or_end"]  # nothing, or only punctuation, follows
+    return nxt[0] in p["words"]
 
 
 def _word_before_in(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
@@ -346,7 +348,7 @@ CONDITIONS: Dict[str, Condition] = {
     ),
     "next_word_in": Condition(
         "The word right after the phrase (same sentence) is one of `words`; with `or_end: true` also "
-        "when nothing follows.",
+        "when nothing but punctuation follows.",
         _next_word_in,
         "words",
         keys=("words", "or_end"),

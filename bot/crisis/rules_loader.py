@@ -74,6 +74,13 @@ def _fail(where: str, message: str) -> RuleError:
     return RuleError(f"{where}: {message}")
 
 
+def _only(given: Any, allowed: Any, where: str, what: str) -> None:
+    """Refuse anything not in ``allowed``: a misspelt key must not silently switch a check off."""
+    unknown = set(given) - set(allowed)
+    if unknown:
+        raise _fail(where, f"unknown {what} {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
 def _read(path: Path) -> Dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
@@ -106,23 +113,19 @@ def _expand(values: Any, words: Dict[str, Tuple[str, ...]], where: str, split: b
 
 def _load_vocab(path: Path, fallback: Language | None) -> Tuple[Dict[str, Tuple[str, ...]], LangWords]:
     data = _read(path) if path.exists() else {}
-    unknown = set(data) - VOCAB_KEYS
-    if unknown:
-        raise _fail(str(path), f"unknown key(s) {sorted(unknown)}; allowed: {sorted(VOCAB_KEYS)}")
+    _only(data, VOCAB_KEYS, str(path), "key(s)")
     words: Dict[str, Tuple[str, ...]] = dict(fallback.words) if fallback else {}
     for name, values in (data.get("words") or {}).items():
         words[str(name)] = _expand(values, words, f"{path}: word list {name!r}")
     lists = dict(fallback.condition_words.lists) if fallback else {}
+    _only(data.get("condition_words") or {}, CONDITION_WORDS, str(path), "condition word list(s)")
     for name, values in (data.get("condition_words") or {}).items():
-        if name not in CONDITION_WORDS:
-            raise _fail(str(path), f"unknown condition word list {name!r}; allowed: {', '.join(CONDITION_WORDS)}")
         lists[name] = compile_words(_expand(values, words, f"{path}: condition word list {name!r}"))
     missing = [name for name in CONDITION_WORDS if name not in lists]
     if missing:
         raise _fail(str(path), f"condition word lists missing: {missing}")
     ages = data.get("speaker_age") or {}
-    if set(ages) - {"age", "minor", "adult"}:
-        raise _fail(str(path), "speaker_age allows only age, minor, adult")
+    _only(ages, ("age", "minor", "adult"), f"{path}: speaker_age", "key(s)")
     base = fallback.condition_words if fallback else LangWords({})
     compiled = {k: re.compile(v) for k, v in ages.items()}
     return words, LangWords(lists, compiled.get("minor", base.minor), compiled.get("adult", base.adult),
@@ -132,9 +135,7 @@ def _load_vocab(path: Path, fallback: Language | None) -> Tuple[Dict[str, Tuple[
 def _token(tok: Any, words: Dict[str, Tuple[str, ...]], where: str) -> Dict[str, Any]:
     if not isinstance(tok, dict):
         raise _fail(where, f"a token must be a mapping like {{LOWER: word}}, got {tok!r}")
-    unknown = set(tok) - TOKEN_KEYS
-    if unknown:
-        raise _fail(where, f"unknown token attribute(s) {sorted(unknown)}; allowed: {sorted(TOKEN_KEYS)}")
+    _only(tok, TOKEN_KEYS, where, "token attribute(s)")
     out: Dict[str, Any] = {}
     for key, value in tok.items():
         if key in ("LOWER", "LEMMA", "TEXT", "ORTH"):
@@ -195,9 +196,7 @@ def _condition(raw: Any, words: Dict[str, Tuple[str, ...]], where: str) -> Tuple
         param = {"words": param}
     if not isinstance(param, dict):
         raise _fail(where, f"bad parameter {param!r}")
-    unknown = set(param) - set(spec.keys)
-    if unknown:
-        raise _fail(where, f"unknown parameter(s) {sorted(unknown)}; allowed: {list(spec.keys)}")
+    _only(param, spec.keys, where, "parameter(s)")
     out: Dict[str, Any] = {"within": 6 if spec.param == "scoped_words" else 3, "or_end": False, "scope": "sentence"}
     out.update(param)
     for key in ("words", "also"):
@@ -220,9 +219,7 @@ def _rule(raw: Any, lang: Language, path: Path, index: int) -> Rule:
     if not isinstance(rule_id, str) or "." not in rule_id:
         raise _fail(where, f"needs an id like 'category.name', got {rule_id!r}")
     where = f"{path}: rule {rule_id!r}"
-    unknown = set(raw) - RULE_KEYS
-    if unknown:
-        raise _fail(where, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(RULE_KEYS)}")
+    _only(raw, RULE_KEYS, where, "key(s)")
     tier, kind = raw.get("tier", "crisis"), raw.get("kind")
     if tier not in TIERS:
         raise _fail(where, f"unknown tier {tier!r}; allowed: {TIERS}")
