@@ -58,6 +58,19 @@ def test_engine_knows_no_rule_by_name() -> None:
     assert not re.search(r"startswith\(\s*[\"'](direct|indirect|method|self_harm|slang|other_person)", code)
 
 
+def test_a_failing_condition_does_not_hide_risk(detector: CrisisDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error while judging a rule escalates on the pattern alone, never crashes."""
+    from bot.crisis import conditions
+
+    def broken(*_args: object) -> bool:
+        raise RuntimeError("broken condition")
+
+    monkeypatch.setattr(conditions, "negation", broken)
+    monkeypatch.setattr("bot.crisis.engine.negation", broken)
+    result, negated = detector.screen("i want to kill myself")
+    assert result is not None and result.kind == "self" and not negated
+
+
 # --------------------------------------------------------------------------- the strict loader
 
 

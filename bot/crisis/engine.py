@@ -158,12 +158,22 @@ class CrisisDetector:
         The second value is True for "I'm not suicidal, just curious": the wording was
         considered and the speaker negated it, so the NLU guard does not let a
         word-counting classifier, which cannot read negation, overrule that judgement.
+
+        Never raises on string input: if judging a rule fails, the rules whose patterns match
+        fire without their conditions (a false alarm costs one kind reply; a crash, the reply).
         """
         norm = prepare(text)
         if not norm:
             return None, False
         negated: List[str] = []
-        found = self._all(norm, negated)
+        try:
+            found = self._all(norm, negated)
+        except Exception:  # pragma: no cover - exercised by a test that breaks a condition
+            doc = self._lemmatizer(self._nlp.make_doc(norm))
+            hits = [self.rules[rule_id] for rule_id, *_ in self._matches(doc, Ctx(doc, norm), norm)]
+            hits.sort(key=lambda rule: _TIER_RANK[rule.tier])
+            return (Detection("self" if hits[0].kind == "infer" else hits[0].kind, hits[0].id, hits[0].tier)
+                    if hits else None), False  # fmt: skip
         if not found:
             return None, bool(negated)
         return found[0], False
