@@ -127,6 +127,13 @@ def test_malformed_rules_are_rejected_with_file_and_rule(tmp_path: Path, change:
     assert "test.yml" in text and "test.good" in text, text
 
 
+def test_a_pattern_spacy_rejects_or_with_no_required_word_fails_at_start_up(tmp_path: Path) -> None:
+    for i, pattern in enumerate(("[{LIKE_NUM: maybe}]", '[{LOWER: everything, OP: "?"}]')):
+        root = _tree(tmp_path / str(i), GOOD.replace("[{LOWER: {IN: $kill}}, {LOWER: everything}]", pattern))
+        with pytest.raises(RuleError, match=r"test.yml.*test.good"):
+            CrisisDetector(rules_dir=root)
+
+
 def test_bad_vocabulary_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(RuleError, match=r"vocab.yml.*undefined vocabulary reference '\$nothing'"):
         load(_tree(tmp_path, GOOD, "  bad_list: [$nothing]\n"))

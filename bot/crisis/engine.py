@@ -24,7 +24,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from bot.crisis.conditions import CONDITIONS, Ctx, Match, negation, resolve_subject
-from bot.crisis.rules_loader import KINDS, RULES_DIR, Language, Rule, load
+from bot.crisis.rules_loader import KINDS, RULES_DIR, Language, Rule, RuleError, load
 from bot.crisis.text import prepare
 
 #: Resolution order when several rules of one tier fire: the person's own life first.
@@ -126,11 +126,14 @@ class CrisisDetector:
                 self._phrases.add(rule.id, list(self._nlp.tokenizer.pipe(words)))
                 return
         required = _required_sets(pattern)
-        if not required:
-            raise ValueError(f"{rule.file}: rule {rule.id!r}: pattern {pattern} has no required word")
-        anchor = min(required, key=lambda words: sum(100 if w in common else 1 for w in words))
         matcher = Matcher(self._nlp.vocab, validate=True)
-        matcher.add(rule.id, [pattern])
+        try:
+            matcher.add(rule.id, [pattern])
+        except ValueError as exc:  # spaCy's own pattern validation
+            raise RuleError(f"{rule.file}: rule {rule.id!r}: invalid pattern {pattern}: {exc}") from exc
+        if not required:
+            raise RuleError(f"{rule.file}: rule {rule.id!r}: pattern {pattern} has no required word")
+        anchor = min(required, key=lambda words: sum(100 if w in common else 1 for w in words))
         self._gated.append(_Gated(matcher, anchor, tuple(required), len(pattern)))
         for word in anchor:
             self._anchor_index.setdefault(word, []).append(len(self._gated) - 1)
