@@ -330,9 +330,9 @@ CONDITIONS: Dict[str, Condition] = {
         "conditions",
     ),
     "not_negated": Condition(
-        "The speaker does not negate the phrase (a negation word before it in the same clause, not "
-        "crossing 'I'). 'I can't say I'm not suicidal' (double negative), 'not going to lie', 'not yet' "
-        "and 'can't stop thinking about it' keep the risk. A negated match is reported as negated.",
+        "The speaker does not negate the phrase (a negation word before it in the same clause, not crossing 'I'). 'I "
+        "can't say I'm not suicidal' (double negative), 'not going to lie', 'not yet' and 'can't stop thinking about "
+        "it' keep the risk. A negated match is reported as negated.",
         lambda ctx, m, p: True,  # applied by the engine, which records the negation
     ),
     "subject": Condition(
@@ -347,8 +347,8 @@ CONDITIONS: Dict[str, Condition] = {
         lambda ctx, m, p: ctx.message_has(m.words["first_person"]),
     ),
     "next_word_in": Condition(
-        "The word right after the phrase (same sentence) is one of `words`; with `or_end: true` also "
-        "when nothing but punctuation follows.",
+        "The word right after the phrase (same sentence) is one of `words`; with `or_end: true` also when nothing "
+        "but punctuation follows.",
         _next_word_in,
         "words",
         keys=("words", "or_end"),
@@ -372,8 +372,8 @@ CONDITIONS: Dict[str, Condition] = {
         keys=("words", "within"),
     ),
     "context_has": Condition(
-        "One of `words` (words, phrases, stems ending in *) occurs in `scope`: sentence (default), "
-        "message, match, before or after (the `within` words before / after the phrase).",
+        "One of `words` (words, phrases, stems ending in *) occurs in `scope`: sentence (default), message, match, "
+        "before or after (the `within` words before / after the phrase).",
         _context_has,
         "scoped_words",
         keys=("words", "scope", "within"),
@@ -385,15 +385,15 @@ CONDITIONS: Dict[str, Condition] = {
         keys=("words", "scope", "within"),
     ),
     "ends_clause": Condition(
-        "Nothing but a clause tail follows the phrase (end of sentence, 'anymore', 'tonight', 'lol', "
-        "'and' ...): 'I want to end it' but not 'I want to end it with him'. `also`: more allowed words.",
+        "Nothing but a clause tail follows the phrase (end of sentence, 'anymore', 'tonight', 'lol', 'and' ...): 'I "
+        "want to end it' but not 'I want to end it with him'. `also`: more allowed words.",
         lambda ctx, m, p: ends_clause(ctx, m, p.get("also") if isinstance(p, dict) else None),
         "flag",
         keys=("also",),
     ),
     "not_accident": Condition(
-        "The sentence does not describe an accident or chore (shaving, cooking, sport, a fall) unless "
-        "it says 'on purpose', and the phrase is not an idiom such as 'cut myself some slack'.",
+        "The sentence does not describe an accident or chore (shaving, cooking, sport, a fall) unless it says 'on "
+        "purpose', and the phrase is not an idiom such as 'cut myself some slack'.",
         _not_accident,
     ),
     "not_laughter": Condition(
@@ -405,32 +405,32 @@ CONDITIONS: Dict[str, Condition] = {
         lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["fiction"]),
     ),
     "not_grief": Condition(
-        "When the person at risk is someone else, the message is not grief about their death ('my "
-        "brother died of an overdose').",
+        "When the person at risk is someone else, the message is not grief about their death ('my brother died of an "
+        "overdose').",
         lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["grief"]),
     ),
     "not_topic_question": Condition(
-        "The words are not a topic of study, work or a question about the topic itself ('suicide "
-        "prevention', 'what are suicide rates', 'I volunteer at a suicide hotline').",
+        "The words are not a topic of study, work or a question about the topic itself ('suicide prevention', 'what "
+        "are suicide rates', 'I volunteer at a suicide hotline').",
         lambda ctx, m, p: not topic_only(ctx, m),
     ),
     "speaker_age": Condition(
-        "What the message says about the age of the speaker (or the child described): `minor`, `adult` "
-        "(an adult age or 'I'm an adult' is stated), or `not_adult` (no adult age stated).",
+        "What the message says about the age of the speaker (or the child described): `minor`, `adult` (an adult age "
+        "or 'I'm an adult' is stated), or `not_adult` (no adult age stated).",
         lambda ctx, m, p: speaker_age(ctx, m.words)[0 if p == "minor" else 1] == (p != "not_adult"),
         "choice",
         ("minor", "adult", "not_adult"),
     ),
     "quantity_at_least": Condition(
-        "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a "
-        "quantity word ('all', 'whole bottle', 'handful').",
+        "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a quantity word "
+        "('all', 'whole bottle', 'handful').",
         _quantity,
         "count",
         keys=("n",),
     ),
     "after_loss": Condition(
-        "The message reports a loss or blow (lost my job, broke up, got evicted): method-seeking after "
-        "a loss is a risk signal even when the question sounds neutral.",
+        "The message reports a loss or blow (lost my job, broke up, got evicted): method-seeking after a loss is a "
+        "risk signal even when the question sounds neutral.",
         lambda ctx, m, p: ctx.message_has(m.words["loss"]),
     ),
 }
