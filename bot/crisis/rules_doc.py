@@ -63,6 +63,9 @@ def render() -> str:
     for name, spec in CONDITIONS.items():
         out.append(f"* `{name}`: {spec.doc}")
     languages = load(RULES_DIR)
+    out.append("\n## Summary\n\n| rule | tier | kind | what it catches |\n|---|---|---|---|")
+    for rule in (rule for lang in languages for rule in lang.rules):
+        out.append(f"| `{rule.id}` | {rule.tier} | {rule.kind} | {rule.why.replace('|', '/')} |")
     for lang in languages:
         out.append(f"\n## Language `{lang.code}`\n")
         current = ""
