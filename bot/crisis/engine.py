@@ -134,7 +134,8 @@ class CrisisDetector:
         if not required:
             raise RuleError(f"{rule.file}: rule {rule.id!r}: pattern {pattern} has no required word")
         anchor = min(required, key=lambda words: sum(100 if w in common else 1 for w in words))
-        self._gated.append(_Gated(matcher, anchor, tuple(required), len(pattern)))
+        unbounded = any(token.get("OP") in ("*", "+") for token in pattern)  # a match may be longer
+        self._gated.append(_Gated(matcher, anchor, tuple(required), 10_000 if unbounded else len(pattern)))
         for word in anchor:
             self._anchor_index.setdefault(word, []).append(len(self._gated) - 1)
 
@@ -270,5 +271,6 @@ class CrisisDetector:
 def iter_rule_ids(rules_dir: Path = RULES_DIR) -> List[str]:
     """Every rule id, in file order (the ids a Detection can carry)."""
     return [rule.id for lang in load(rules_dir) for rule in lang.rules]
+
 
 __all__ = ["KINDS", "PRIORITY", "Detection", "CrisisDetector", "iter_rule_ids"]
