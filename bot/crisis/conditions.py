@@ -326,8 +326,7 @@ def resolve_subject(ctx: Ctx, m: Match, setting: str) -> str | None:
 CONDITIONS: Dict[str, Condition] = {
     "any_of": Condition(
         "At least one of the listed conditions holds (e.g. no laughter, or no embarrassment named).",
-        lambda ctx, m, p: any(CONDITIONS[name].test(ctx, m, param) for name, param in p),
-        "conditions",
+        lambda ctx, m, p: any(CONDITIONS[name].test(ctx, m, param) for name, param in p), "conditions",
     ),
     "not_negated": Condition(
         "The speaker does not negate the phrase (a negation word before it in the same clause, not crossing 'I'). 'I "
@@ -349,9 +348,7 @@ CONDITIONS: Dict[str, Condition] = {
     "next_word_in": Condition(
         "The word right after the phrase (same sentence) is one of `words`; with `or_end: true` also when nothing "
         "but punctuation follows.",
-        _next_word_in,
-        "words",
-        keys=("words", "or_end"),
+        _next_word_in, "words", keys=("words", "or_end"),
     ),
     "next_word_not_in": Condition(
         "The word right after the phrase is not one of `words` (or nothing follows).",
@@ -361,28 +358,20 @@ CONDITIONS: Dict[str, Condition] = {
     ),
     "word_before_in": Condition(
         "One of `words` stands among the `within` (default 3) words before the phrase, same sentence.",
-        _word_before_in,
-        "words",
-        keys=("words", "within"),
+        _word_before_in, "words", keys=("words", "within"),
     ),
     "word_before_not_in": Condition(
         "None of `words` stands among the `within` (default 3) words before the phrase.",
-        lambda ctx, m, p: not _word_before_in(ctx, m, p),
-        "words",
-        keys=("words", "within"),
+        lambda ctx, m, p: not _word_before_in(ctx, m, p), "words", keys=("words", "within"),
     ),
     "context_has": Condition(
         "One of `words` (words, phrases, stems ending in *) occurs in `scope`: sentence (default), message, match, "
         "before or after (the `within` words before / after the phrase).",
-        _context_has,
-        "scoped_words",
-        keys=("words", "scope", "within"),
+        _context_has, "scoped_words", keys=("words", "scope", "within"),
     ),
     "context_lacks": Condition(
         "None of `words` occurs in `scope` (as for context_has): the harmless reading is ruled out.",
-        lambda ctx, m, p: not _context_has(ctx, m, p),
-        "scoped_words",
-        keys=("words", "scope", "within"),
+        lambda ctx, m, p: not _context_has(ctx, m, p), "scoped_words", keys=("words", "scope", "within"),
     ),
     "ends_clause": Condition(
         "Nothing but a clause tail follows the phrase (end of sentence, 'anymore', 'tonight', 'lol', 'and' ...): 'I "
@@ -424,9 +413,7 @@ CONDITIONS: Dict[str, Condition] = {
     "quantity_at_least": Condition(
         "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a quantity word "
         "('all', 'whole bottle', 'handful').",
-        _quantity,
-        "count",
-        keys=("n",),
+        _quantity, "count", keys=("n",),
     ),
     "after_loss": Condition(
         "The message reports a loss or blow (lost my job, broke up, got evicted): method-seeking after a loss is a "
