@@ -25,7 +25,7 @@ from spacy.tokens import Doc
 
 from bot.crisis.conditions import CONDITIONS, Ctx, Match, negation, resolve_subject
 from bot.crisis.rules_loader import KINDS, RULES_DIR, Language, Rule, RuleError, load
-from bot.crisis.text import prepare
+from bot.crisis.text import analysed_text as prepare
 
 #: Resolution order when several rules of one tier fire: the person's own life first.
 PRIORITY = ("self", "other_person", "child_abuse", "sexual_assault", "domestic_violence")

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import List, Tuple
 
-__all__ = ["normalise", "analysed_text", "prepare", "MAX_CHARS", "HEAD_TAIL_CHARS"]
+__all__ = ["normalise", "analysed_text", "MAX_CHARS", "HEAD_TAIL_CHARS"]
 
 #: Messages longer than this are analysed through head, tail and keyword windows.
 MAX_CHARS = 10_000
@@ -129,8 +129,12 @@ def _cap(text: str) -> str:
     return " . ".join([head] + [middle[s:e] for s, e in merged] + [tail])
 
 
-def prepare(text: str) -> str:
-    """Normalise a message, bounding the work for pathological lengths (what every rule reads)."""
+def analysed_text(text: str) -> str:
+    """The text the detector reads: normalised, and cut to head, tail and risk windows if long.
+
+    A channel that must shorten an over-long message passes this on instead of cutting
+    it blindly, so the assistant still sees every part where risk wording appears.
+    """
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     if len(text) > _RAW_LIMIT:
@@ -140,12 +144,3 @@ def prepare(text: str) -> str:
     if len(norm) > MAX_CHARS:
         norm = _cap(norm)
     return norm
-
-
-def analysed_text(text: str) -> str:
-    """The text the detector reads: normalised, and cut to head, tail and risk windows if long.
-
-    A channel that must shorten an over-long message passes this on instead of cutting
-    it blindly, so the assistant still sees every part where risk wording appears.
-    """
-    return prepare(text)
