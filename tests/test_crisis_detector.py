@@ -93,6 +93,7 @@ def test_corpus_files_do_not_overlap() -> None:
 
 
 def _misses(detector: CrisisDetector, categories: List[corpus.Category]) -> List[str]:
+    """Messages with no detection in either tier (crisis or check-in)."""
     return [f"{c.name}: {m!r}" for c, m in corpus.iter_messages(categories) if detector.detect(m) is None]
 
 
@@ -104,6 +105,14 @@ def test_recall_must_escalate_is_100_percent(detector: CrisisDetector) -> None:
 def test_recall_holdout_is_100_percent(detector: CrisisDetector) -> None:
     misses = _misses(detector, HOLDOUT)
     assert not misses, f"{len(misses)} missed held-out crisis messages:\n" + "\n".join(misses)
+
+
+def test_direct_statements_get_the_crisis_tier(detector: CrisisDetector) -> None:
+    """An explicit statement of suicidal intent never gets only a check-in question."""
+    direct = [c for c in MAIN + HOLDOUT if c.name == "direct"]
+    results = [(m, detector.detect(m)) for _c, m in corpus.iter_messages(direct)]
+    wrong = [f"{m!r} -> {r}" for m, r in results if r is None or r.tier != "crisis"]
+    assert not wrong, f"{len(wrong)} direct messages without the crisis tier:\n" + "\n".join(wrong)
 
 
 @pytest.mark.parametrize("category", MAIN + HOLDOUT, ids=lambda c: c.name)
@@ -119,14 +128,15 @@ def test_kind_is_correct_per_category(detector: CrisisDetector, category: corpus
 # --------------------------------------------------------------------------- false positives
 
 
-def test_false_positive_rate_at_most_5_percent(detector: CrisisDetector) -> None:
+def test_false_positive_rate_at_most_3_percent(detector: CrisisDetector) -> None:
+    """False alarms in either tier count: a check-in question about suicide is an alarm too."""
     fps = [
         f"{c.name}: {m!r} -> {detector.detect(m)}"
         for c, m in corpus.iter_messages(MUST_NOT)
         if detector.detect(m) is not None
     ]
     total = sum(len(c.messages) for c in MUST_NOT)
-    assert len(fps) / total <= 0.05, f"{len(fps)}/{total} false positives:\n" + "\n".join(fps)
+    assert len(fps) / total <= 0.03, f"{len(fps)}/{total} false positives:\n" + "\n".join(fps)
 
 
 @pytest.mark.parametrize("category", MUST_NOT, ids=lambda c: c.name)
@@ -224,11 +234,11 @@ def test_named_cases_do_not_escalate(detector: CrisisDetector, message: str) -> 
 # --------------------------------------------------------------------------- negation
 
 NEGATION_RISK = [
-    ("I don't want to die but I don't want to live either", "negation.dont_want_to_live"),
-    ("I don't want to be alive", "negation.dont_want_to_be_alive"),
-    ("I don't want to exist", "negation.dont_want_to_be_alive"),
+    ("I don't want to die but I don't want to live either", "indirect.dont_want_to_live"),
+    ("I don't want to be alive", "indirect.dont_want_to_be_alive"),
+    ("I don't want to exist", "indirect.dont_want_to_be_alive"),
     ("not suicidal but I keep thinking everyone would be better off without me", None),
-    ("I can't say I'm not suicidal", "negation.double_negative"),
+    ("I can't say I'm not suicidal", "direct.suicidal"),
     ("I'm not going to lie, I've been thinking about killing myself", None),
     ("I can't stop thinking about ending it", None),
     ("I'm not suicidal yet", None),
@@ -257,6 +267,15 @@ def test_clear_negation_is_respected(detector: CrisisDetector, message: str) -> 
 
 
 # --------------------------------------------------------------------------- priority
+
+
+def test_crisis_tier_wins_over_check_in(detector: CrisisDetector) -> None:
+    """A clear crisis of any kind outranks a possible one, even of the speaker's own life."""
+    result = detector.detect("i feel so hopeless and my husband hits me")
+    assert (result.tier, result.kind) == ("crisis", "domestic_violence"), result
+    assert detector.detect("i feel so hopeless").tier == "check_in"
+    tiers = [d.tier for d in detector.analyse("i feel so hopeless and i want to kill myself")]
+    assert tiers[0] == "crisis" and "check_in" in tiers
 
 
 def test_self_risk_wins_over_abuse_and_other_person(detector: CrisisDetector) -> None:

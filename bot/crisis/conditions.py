@@ -1,0 +1,432 @@
+"""The closed set of named conditions a crisis rule may use, implemented once.
+
+Why a closed set: a clinician reviewing ``bot/crisis/rules`` must be able to read every
+exception a rule has. Each rule therefore lists *named* conditions with parameters
+("the next word is not one of ...", "the speaker is not talking about an accident"),
+and every name is defined here, once, with its meaning in ``CONDITIONS[name].doc``
+(which the generated ``docs/crisis-rules.md`` prints). Nothing here knows any rule.
+
+Language-specific words the conditions rely on (negation cues, words for people, for
+accidents, for laughter ...) are data too: the ``condition_words`` of each language's
+``vocab.yml`` (a language without its own list uses the English one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Tuple
+
+from spacy.tokens import Doc
+
+#: Sentence boundaries (a token made only of these characters ends a sentence).
+_BOUNDARY_CHARS = set(".!?;…")
+
+
+@dataclass
+class Words:
+    """A compiled word list: single words, phrases ("did n't want") and stems ("shav*")."""
+
+    words: Tuple[str, ...]
+    regex: re.Pattern[str] | None = None
+    singles: frozenset = frozenset()
+
+    def has(self, text: str) -> bool:
+        """Whether ``text`` (space-joined tokens) contains one of the words."""
+        return self.regex is not None and self.regex.search(text) is not None
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.singles or (self.regex is not None and self.regex.fullmatch(token) is not None)
+
+
+def compile_words(words: Tuple[str, ...]) -> Words:
+    """Compile a word list once; phrases and stems become one regex over space-joined tokens."""
+    alts = [re.escape(w[:-1]) + r"\S*" if w.endswith("*") else re.escape(w) for w in words]
+    regex = re.compile(r"(?<!\S)(?:" + "|".join(alts) + r")(?!\S)") if alts else None
+    return Words(tuple(words), regex, frozenset(w for w in words if " " not in w and not w.endswith("*")))
+
+
+@dataclass
+class LangWords:
+    """The ``condition_words`` of one language, compiled, plus its speaker-age regexes."""
+
+    lists: Dict[str, Words]
+    minor: re.Pattern[str] | None = None
+    adult: re.Pattern[str] | None = None
+    age: re.Pattern[str] | None = None
+
+    def __getitem__(self, name: str) -> Words:
+        return self.lists[name]
+
+
+class Ctx:
+    """Token views and lazily computed facts about one normalised message."""
+
+    def __init__(self, doc: Doc, text: str) -> None:
+        self.doc = doc
+        self.text = text
+        self.low = [t.lower_ for t in doc]
+        self.lem = [t.lemma_ for t in doc]
+        self.n = len(self.low)
+        self.joined = " ".join(self.low)
+        bounds: List[Tuple[int, int]] = []
+        start = 0
+        for j, tok in enumerate(self.low):
+            if tok and set(tok) <= _BOUNDARY_CHARS:
+                bounds.append((start, j + 1))
+                start = j + 1
+        if start < self.n:
+            bounds.append((start, self.n))
+        self._sent = [(0, 0)] * self.n
+        for s, e in bounds:
+            for k in range(s, e):
+                self._sent[k] = (s, e)
+        self.cache: Dict[Any, Any] = {}
+
+    def sent_bounds(self, i: int) -> Tuple[int, int]:
+        """``(start, end)`` token indices of the sentence holding token ``i``."""
+        return self._sent[min(max(i, 0), self.n - 1)] if self.n else (0, 0)
+
+    def sentence(self, i: int) -> str:
+        """The space-joined tokens of the sentence holding token ``i``."""
+        s, e = self.sent_bounds(i)
+        return " ".join(self.low[s:e])
+
+    def after(self, end: int, k: int = 3) -> List[str]:
+        """Up to ``k`` tokens after ``end`` in the same sentence."""
+        _, se = self.sent_bounds(end - 1)
+        return self.low[end : min(end + k, se)]
+
+    def before(self, start: int, k: int = 3) -> List[str]:
+        """Up to ``k`` tokens before ``start`` in the same sentence (nearest last)."""
+        ss, _ = self.sent_bounds(start)
+        return self.low[max(ss, start - k) : start]
+
+    def message_has(self, words: Words) -> bool:
+        """Cached: whether the message contains one of ``words``."""
+        key = id(words)
+        if key not in self.cache:
+            self.cache[key] = words.has(self.joined)
+        return self.cache[key]
+
+
+@dataclass
+class Match:
+    """One pattern match being judged: where it is, which rule, the kind resolved so far."""
+
+    start: int
+    end: int
+    words: LangWords
+    kind: str = "self"
+    number: int | None = None  # a count captured by a regex pattern (e.g. "20 💊")
+
+
+# --------------------------------------------------------------------------- shared analyses
+
+
+def ends_clause(ctx: Ctx, m: Match, also: Words | None = None) -> bool:
+    """True when nothing but a clause tail ("anymore", "tonight", "lol", punctuation) follows."""
+    nxt = ctx.after(m.end, 2)
+    if not nxt:
+        return True
+    tok = nxt[0]
+    if tok == "for":  # "end it for good", not "disappear for a week"
+        return nxt[1:2] in (["good"], ["real"], ["ever"], ["now"], ["once"])
+    return tok in m.words["clause_tail"] or not any(ch.isalnum() for ch in tok) or (also is not None and tok in also)
+
+
+def subject(ctx: Ctx, m: Match) -> str:
+    """Whose risk: "self", "other", "generic", "you", "thing" or "none" (nearest person before)."""
+    w = m.words
+    ss, _ = ctx.sent_bounds(m.start)
+    skip = -1
+    for i in range(m.start - 1, max(ss, m.start - 14) - 1, -1):
+        tok = ctx.low[i]
+        nxt = ctx.low[i + 1] if i + 1 < ctx.n else ""
+        if i == skip:
+            continue
+        if (tok in w["relational"] and nxt in ("'s", "s") and i + 2 < ctx.n
+                and ctx.low[i + 2] not in w["after_contracted_is"]) or (
+                tok in w["generic_people"] and i and ctx.low[i - 1] in w["self_possessive"]):  # fmt: skip
+            skip = i - 1  # "my mom's pills", "my psychiatrist": an owner or a carer, not the subject
+            continue
+        if tok in w["self_subject"]:
+            return "self"
+        if tok in w["self_possessive"]:
+            if nxt in w["relational"]:
+                return "other"
+            return "self" if i + 1 >= m.start or nxt in w["my_self_nouns"] else "thing"
+        if tok in w["other_possessive"] and nxt not in w["relational"]:
+            return "other"
+        if tok in w["relational"]:
+            return "other"
+        if tok in w["impersonal_you"]:
+            return "you"
+        if tok in w["generic_people"]:
+            return "generic"
+    return "none"
+
+
+def negation(ctx: Ctx, m: Match) -> str | None:
+    """"negated", "double" (a neutralised double negative) or None.
+
+    A negation cancels a phrase only when it governs it: same clause, before the phrase,
+    no "I" in between ("no one knows I'm suicidal" is not negated); "not going to lie" and
+    "can't stop thinking" are not negations; "can't say I'm not" adds risk; "not yet" keeps
+    it. A negative answer to a reported question ("asked if I was suicidal, I said no") is.
+    """
+    w = m.words
+    cue: int | None = None
+    for i in range(m.start - 1, max(0, m.start - 7) - 1, -1):
+        tok = ctx.low[i]
+        if tok in w["clause_boundary"] or (tok and set(tok) <= _BOUNDARY_CHARS) or tok in w["self_subject"]:
+            break
+        if tok in w["negation_cues"]:
+            if any(t in w["negation_not_before"] for t in ctx.low[i + 1 : i + 4]):
+                continue
+            cue = i
+            break
+    if cue is not None:
+        lead = ctx.low[max(0, cue - 4) : cue]
+        if lead and (lead[-1] in w["negation_cues"] or (
+            any(t in w["negation_neutralisers"] for t in lead) and any(t in w["negation_cues"] for t in lead)
+        )):
+            return "double"
+        if any(t in w["negation_keeps_risk"] for t in ctx.after(m.end, 4)):
+            return None
+        return "negated"
+    tail = " ".join(ctx.after(m.end, 6))
+    found = w["negation_answers"].regex.search(tail) if w["negation_answers"].regex else None
+    if found and not any(t in w["negation_answer_exceptions"] for t in tail[found.end() :].split()[:1]):
+        return "negated"
+    return None
+
+
+def topic_only(ctx: Ctx, m: Match) -> bool:
+    """True when the words name a topic ("suicide prevention", "rates of self-harm")."""
+    w = m.words
+    nxt = ctx.after(m.end, 1)
+    if nxt and nxt[0] in w["topic_after"]:
+        return True
+    if nxt and nxt[0] in w["topic_service"] and w["topic_work"].has(ctx.sentence(m.start)):
+        return True
+    if any(t in w["topic_before"] for t in ctx.before(m.start, 3)):
+        return True
+    if m.kind == "other_person" and ctx.before(m.start, 1) == ["about"]:
+        # "how do I talk to my teen about self-harm" (the speaker talks) is a parenting
+        # question; "my friend is talking about suicide" (the friend talks) is a warning sign.
+        for k in range(m.start - 1, max(0, m.start - 10) - 1, -1):
+            if ctx.lem[k] in w["talk_verbs"] or ctx.low[k] in w["talk_verbs"]:
+                return subject(ctx, Match(k, k + 1, w)) in ("self", "you", "none")
+    return False
+
+
+def speaker_age(ctx: Ctx, w: LangWords) -> Tuple[bool, bool]:
+    """(minor, adult): whether the message says the speaker (or victim) is a child / an adult."""
+    if "age" not in ctx.cache:
+        age = None
+        found = w.age.search(ctx.text) if w.age else None
+        if found:
+            age = int(next(g for g in found.groups() if g))
+        minor = (age is not None and age < 18) or bool(w.minor and w.minor.search(ctx.text))
+        adult = (age is not None and age >= 18) or bool(w.adult and w.adult.search(ctx.text))
+        ctx.cache["age"] = (minor, adult)
+    return ctx.cache["age"]
+
+
+# --------------------------------------------------------------------------- the conditions
+
+
+def _scope_text(ctx: Ctx, m: Match, scope: str, within: int) -> str:
+    if scope == "sentence":
+        return ctx.sentence(m.start)
+    if scope == "before":
+        return " ".join(ctx.before(m.start, within))
+    if scope == "after":
+        return " ".join(ctx.after(m.end, within))
+    if scope == "match":
+        return " ".join(ctx.low[m.start : m.end])
+    return ctx.joined
+
+
+def _context_has(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
+    if p["scope"] == "message":
+        return ctx.message_has(p["words"])
+    return p["words"].has(_scope_text(ctx, m, p["scope"], p["within"]))
+
+
+def _next_word_in(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
+    nxt = ctx.after(m.end, 1)
+    if not nxt or not any(ch.isalnum() for ch in nxt[0]):
+        return p["or_end"]  # nothing, or only punctuation, follows
+    return nxt[0] in p["words"]
+
+
+def _word_before_in(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
+    return any(t in p["words"] for t in ctx.before(m.start, p["within"]))
+
+
+def _quantity(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
+    if m.number is not None:
+        return m.number >= p["n"]
+    s, e = ctx.sent_bounds(m.start)
+    sent = " ".join(ctx.low[s:e])
+    if m.words["quantity"].has(sent):
+        return True
+    for j in range(s, e):
+        tok = ctx.low[j]
+        if tok.isdigit() and p["n"] <= int(tok) < 10_000:
+            nxt = ctx.low[j + 1] if j + 1 < ctx.n else ""
+            if nxt not in m.words["units"]:
+                return True
+    return False
+
+
+def _not_accident(ctx: Ctx, m: Match, p: Any) -> bool:
+    nxt = ctx.after(m.end, 1)
+    if nxt and nxt[0] in m.words["not_self_injury_next"]:
+        return False  # "cut myself some slack", "cut myself off from social media"
+    return not m.words["accident"].has(ctx.sentence(m.start)) or "purpose" in ctx.sentence(m.start)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One named condition: its meaning, how its parameter is written, and its test."""
+
+    doc: str
+    test: Callable[[Ctx, Match, Any], bool]
+    param: str = "flag"  # flag | choice | words | scoped_words | count | conditions
+    choices: Tuple[str, ...] = field(default_factory=tuple)
+    keys: Tuple[str, ...] = field(default_factory=tuple)
+
+
+#: The subject settings and what they mean (used by ``subject`` and by the docs).
+SUBJECTS = {
+    "any": "whoever is named; a relative, friend or 'people' makes it other_person, otherwise self",
+    "known": "the speaker or a named person; general statements about 'people' or 'patients' do not fire",
+    "self": "only the speaker; the rule does not fire about anyone else",
+    "named": "a topic word (suicide, self-harm): fires only if the speaker or a named person is its subject",
+}
+
+
+def resolve_subject(ctx: Ctx, m: Match, setting: str) -> str | None:
+    """The kind a ``subject`` condition gives this match (None: the rule does not fire)."""
+    sub = subject(ctx, m) if ctx.n else "none"
+    if setting == "any":
+        return "other_person" if sub in ("other", "generic") else "self"
+    if setting == "known":
+        return None if sub == "generic" else ("other_person" if sub == "other" else "self")
+    if setting == "self":
+        return "self" if sub in ("self", "none", "you") else None
+    if sub == "self" or (sub in ("none", "you") and ctx.message_has(m.words["first_person"])):
+        return "self"
+    return "other_person" if sub == "other" else None
+
+
+CONDITIONS: Dict[str, Condition] = {
+    "any_of": Condition(
+        "At least one of the listed conditions holds (e.g. no laughter, or no embarrassment named).",
+        lambda ctx, m, p: any(CONDITIONS[name].test(ctx, m, param) for name, param in p), "conditions",
+    ),
+    "not_negated": Condition(
+        "The speaker does not negate the phrase (a negation word before it in the same clause, not crossing 'I'). 'I "
+        "can't say I'm not suicidal' (double negative), 'not going to lie', 'not yet' and 'can't stop thinking about "
+        "it' keep the risk. A negated match is reported as negated.",
+        lambda ctx, m, p: True,  # applied by the engine, which records the negation
+    ),
+    "subject": Condition(
+        "Whose risk it is, from the nearest person named before the phrase in the same sentence. "
+        + "; ".join(f"`{k}`: {v}" for k, v in SUBJECTS.items()),
+        lambda ctx, m, p: True,  # applied by the engine: it decides the kind
+        "choice",
+        tuple(SUBJECTS),
+    ),
+    "first_person": Condition(
+        "The speaker refers to themself somewhere in the message (I, me, my ...).",
+        lambda ctx, m, p: ctx.message_has(m.words["first_person"]),
+    ),
+    "next_word_in": Condition(
+        "The word right after the phrase (same sentence) is one of `words`; with `or_end: true` also when nothing "
+        "but punctuation follows.",
+        _next_word_in, "words", keys=("words", "or_end"),
+    ),
+    "next_word_not_in": Condition(
+        "The word right after the phrase is not one of `words` (or nothing follows).",
+        lambda ctx, m, p: not _next_word_in(ctx, m, {**p, "or_end": False}),
+        "words",
+        keys=("words",),
+    ),
+    "word_before_in": Condition(
+        "One of `words` stands among the `within` (default 3) words before the phrase, same sentence.",
+        _word_before_in, "words", keys=("words", "within"),
+    ),
+    "word_before_not_in": Condition(
+        "None of `words` stands among the `within` (default 3) words before the phrase.",
+        lambda ctx, m, p: not _word_before_in(ctx, m, p), "words", keys=("words", "within"),
+    ),
+    "context_has": Condition(
+        "One of `words` (words, phrases, stems ending in *) occurs in `scope`: sentence (default), message, match, "
+        "before or after (the `within` words before / after the phrase).",
+        _context_has, "scoped_words", keys=("words", "scope", "within"),
+    ),
+    "context_lacks": Condition(
+        "None of `words` occurs in `scope` (as for context_has): the harmless reading is ruled out.",
+        lambda ctx, m, p: not _context_has(ctx, m, p), "scoped_words", keys=("words", "scope", "within"),
+    ),
+    "ends_clause": Condition(
+        "Nothing but a clause tail follows the phrase (end of sentence, 'anymore', 'tonight', 'lol', 'and' ...): 'I "
+        "want to end it' but not 'I want to end it with him'. `also`: more allowed words.",
+        lambda ctx, m, p: ends_clause(ctx, m, p.get("also") if isinstance(p, dict) else None),
+        "flag",
+        keys=("also",),
+    ),
+    "not_accident": Condition(
+        "The sentence does not describe an accident or chore (shaving, cooking, sport, a fall) unless it says 'on "
+        "purpose', and the phrase is not an idiom such as 'cut myself some slack'.",
+        _not_accident,
+    ),
+    "not_laughter": Condition(
+        "The message does not laugh (lol, haha, 😂, 💀): 'I want to die 😂' after an embarrassment.",
+        lambda ctx, m, p: not ctx.message_has(m.words["laughter"]),
+    ),
+    "not_fiction": Condition(
+        "When the person at risk is someone else, the message is not about a book, film, song or game.",
+        lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["fiction"]),
+    ),
+    "not_grief": Condition(
+        "When the person at risk is someone else, the message is not grief about their death ('my brother died of an "
+        "overdose').",
+        lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["grief"]),
+    ),
+    "not_topic_question": Condition(
+        "The words are not a topic of study, work or a question about the topic itself ('suicide prevention', 'what "
+        "are suicide rates', 'I volunteer at a suicide hotline').",
+        lambda ctx, m, p: not topic_only(ctx, m),
+    ),
+    "speaker_age": Condition(
+        "What the message says about the age of the speaker (or the child described): `minor`, `adult` (an adult age "
+        "or 'I'm an adult' is stated), or `not_adult` (no adult age stated).",
+        lambda ctx, m, p: speaker_age(ctx, m.words)[0 if p == "minor" else 1] == (p != "not_adult"),
+        "choice",
+        ("minor", "adult", "not_adult"),
+    ),
+    "quantity_at_least": Condition(
+        "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a quantity word "
+        "('all', 'whole bottle', 'handful').",
+        _quantity, "count", keys=("n",),
+    ),
+    "after_loss": Condition(
+        "The message reports a loss or blow (lost my job, broke up, got evicted): method-seeking after a loss is a "
+        "risk signal even when the question sounds neutral.",
+        lambda ctx, m, p: ctx.message_has(m.words["loss"]),
+    ),
+}
+
+#: The word lists every language's ``condition_words`` provides (or inherits from English).
+CONDITION_WORDS = (
+    "clause_tail", "clause_boundary", "self_subject", "self_possessive", "other_possessive", "relational",
+    "impersonal_you", "generic_people", "my_self_nouns", "first_person", "negation_cues", "negation_not_before",
+    "negation_neutralisers", "negation_keeps_risk", "negation_answers", "negation_answer_exceptions",
+    "topic_after", "topic_service", "topic_work", "topic_before", "talk_verbs", "quantity", "units",
+    "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
+)  # fmt: skip
