@@ -66,8 +66,12 @@ def test_typed_payloads_cannot_drive_intents_or_slots(parse: Callable[[str], Dic
     assert not [e for e in parsed["entities"] if e["entity"] == "region"]
 
 
+SAFE_INTENTS = {"crisis", "crisis_check_in"}
+
+
 def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[str], Dict[str, Any]]) -> None:
-    """The detector's recall holds through the trained pipeline, with the right resources."""
+    """Every must-escalate message gets a safe response with the right resources through the
+    trained pipeline; every explicit statement (the ``direct`` category) the full crisis reply."""
     from bot.crisis import corpus
 
     problems = []
@@ -75,7 +79,8 @@ def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[st
         for category, text in corpus.iter_messages(categories):
             parsed = parse(text)
             kind = (parsed.get("crisis") or {}).get("kind")
-            if parsed["intent"]["name"] != "crisis" or kind != category.kind:
+            wanted = {"crisis"} if category.name == "direct" else SAFE_INTENTS
+            if parsed["intent"]["name"] not in wanted or kind != category.kind:
                 problems.append(f"{label}/{category.name}: {parsed['intent']['name']} {kind}: {text}")
     assert problems == [], "\n".join(problems)
 
@@ -87,9 +92,9 @@ def test_full_pipeline_false_positives_on_must_not(parse: Callable[[str], Dict[s
     escalated = [
         f"{parsed['crisis']['rule']}: {text}"
         for text in messages
-        if (parsed := parse(text))["intent"]["name"] == "crisis"
+        if (parsed := parse(text))["intent"]["name"] in SAFE_INTENTS
     ]
     rate = len(escalated) / len(messages)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / "crisis_false_positives.txt").write_text(f"rate {rate:.3f}\n" + "\n".join(escalated) + "\n")
-    assert rate <= 0.05, f"{rate:.1%} false positives:\n" + "\n".join(escalated)
+    assert rate <= 0.03, f"{rate:.1%} false positives (crisis or check-in):\n" + "\n".join(escalated)
