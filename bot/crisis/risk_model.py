@@ -6,7 +6,7 @@ my peace with everything", "they won't have to deal with me much longer"). A sta
 model generalises from many examples instead. It may add escalations and check-ins; it
 never removes one a rule made (``bot/crisis/tiers.py`` decides).
 
-What it is: TF-IDF word and character n-grams with logistic regression over six classes,
+What it is: TF-IDF word 1-2-grams and character 3-5-grams with logistic regression over six classes,
 ``none`` and the five kinds of crisis, trained only on the project's own data (the crisis
 corpus and first-contact batches in ``tests/crisis``, and ``data/nlu.yml``). Its risk score
 is ``1 - P(none)``; the most likely kind chooses the resources. It reads a message sentence
@@ -58,6 +58,9 @@ ANY_FALSE_ALARMS = 0.03
 SIGNAL_FALSE_ALARMS = 0.15
 #: Regularisation: weaker than the intent model's, because the classes overlap more.
 _C = 10.0
+#: Character 3-5-grams: as good as 2-5-grams on out-of-fold scores of the project's data,
+#: and a quarter fewer n-grams to look up per message.
+_CHAR_NGRAMS = (3, 5)
 _MAX_ITER = 3000
 #: Sentences longer than this are read in pieces of about this many characters.
 _MAX_SEGMENT_CHARS = 400
@@ -234,7 +237,7 @@ def _expand(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[List[str], List[str]
 
 def _fit(rows: Sequence[Tuple[str, str, bool]], thresholds: Thresholds) -> RiskModel:
     texts, labels = _expand(rows)
-    pipeline = build_pipeline(_C, _MAX_ITER).fit(texts, labels)
+    pipeline = build_pipeline(_C, _MAX_ITER, _CHAR_NGRAMS).fit(texts, labels)
     return RiskModel(TfidfScorer.from_pipeline(pipeline), thresholds)
 
 

@@ -139,12 +139,12 @@ class TfidfScorer:
         return softmax(np.array([self._scores(text) for text in texts]), copy=False)
 
 
-def build_pipeline(C: float, max_iter: int) -> Pipeline:
-    """Word 1-2-grams and character 2-5-grams (robust to typos), logistic regression on top."""
+def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5)) -> Pipeline:
+    """Word 1-2-grams and character n-grams (robust to typos), logistic regression on top."""
     features = FeatureUnion(
         [
             ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, sublinear_tf=True)),
         ]
     )
     classifier = LogisticRegression(C=C, max_iter=max_iter, class_weight="balanced")
