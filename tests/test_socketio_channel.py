@@ -367,7 +367,10 @@ def test_a_crisis_phrase_gets_the_regions_crisis_resources(
         session = await visitor.connect(new_session_id())
         await visitor.say("i don't want to wake up tomorrow", session, {"region": region} if region else None)
         reply = await visitor.reply_with_topic("crisis")
-        assert reply["custom"] == {"topic": "crisis", "kind": "self", "region": region or "US"}
+        assert reply["custom"] == {
+            "topic": "crisis", "kind": "self", "region": region or "US",
+            "links": REGIONS[region or "US"].link_dicts(),
+        }
         assert all(number in reply["text"] for number in numbers), reply["text"]
         await visitor.close()
 
