@@ -60,6 +60,8 @@ DEFAULT_RESPONSE_TIMEOUT_SECONDS = 30.0
 DEADLINE_MARGIN_SECONDS = 2.0
 #: Conversations whose last named region is remembered (least recently seen forgotten first).
 MAX_REMEMBERED_REGIONS = 100_000
+#: Ordinary turns run through Rasa at once per process (``MAX_TURNS_IN_FLIGHT``); see ``_TurnSlots``.
+DEFAULT_MAX_TURNS_IN_FLIGHT = 8
 #: Crisis turns waiting to be recorded at once; beyond this a record is dropped with a warning.
 MAX_PENDING_RECORDS = 10_000
 
@@ -269,16 +271,56 @@ class WholeMessageOutputChannel(CollectingOutputChannel):
 _running: set[asyncio.Future] = set()
 
 
+def max_turns_in_flight() -> int:
+    """``MAX_TURNS_IN_FLIGHT``: ordinary turns this process runs through Rasa at once (default 8)."""
+    return max(1, int(positive_number("MAX_TURNS_IN_FLIGHT", DEFAULT_MAX_TURNS_IN_FLIGHT)))
+
+
+class _TurnSlots:
+    """At most ``max_turns_in_flight()`` ordinary turns in Rasa at once, per event loop.
+
+    Why: Rasa runs each turn's NLU, policies and store calls on the server's one event
+    loop. With 50 turns in flight every pass of the loop runs a step of each, so a new
+    request (a crisis message included) waited seconds just to be read: measured p95
+    3.5 s for the crisis reply under 32 busy senders. Turns beyond the limit wait here, in
+    arrival order, costing nothing; the crisis fast path and the recording of crisis turns
+    never take a slot. A slot is taken before the conversation's lock, so a lock holder
+    always has one and waiting turns cannot deadlock.
+    """
+
+    def __init__(self) -> None:
+        self._semaphores: Dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+    def for_loop(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            self._semaphores = {k: v for k, v in self._semaphores.items() if not k.is_closed()}
+            semaphore = self._semaphores[loop] = asyncio.Semaphore(max_turns_in_flight())
+        return semaphore
+
+
+_slots = _TurnSlots()
+
+
+async def _in_a_slot(on_new_message: OnNewMessage, message: UserMessage, faults: TurnFaults) -> Any:
+    async with _slots.for_loop():
+        if faults.timed_out:  # answered "having trouble" while waiting: the person will ask again
+            return None
+        return await on_new_message(message)
+
+
 async def run_turn(on_new_message: OnNewMessage, message: UserMessage, deadline: float | None = None) -> TurnFaults:
     """Runs one turn through Rasa for at most ``deadline`` seconds; returns its faults.
 
-    Past the deadline the turn goes on in the background (its lock ticket and tracker stay
-    consistent) but its output is closed, so the person gets one reply per message.
+    Past the deadline a turn that has started goes on in the background (its lock ticket
+    and tracker stay consistent) but its output is closed, so the person gets one reply
+    per message; a turn still waiting for a slot then is dropped (never half-stored).
     """
     faults = TurnFaults()
     token = CURRENT_TURN.set(faults)
     try:
-        turn = asyncio.ensure_future(on_new_message(message))
+        turn = asyncio.ensure_future(_in_a_slot(on_new_message, message, faults))
     finally:
         CURRENT_TURN.reset(token)
     _running.add(turn)
