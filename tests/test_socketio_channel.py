@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import uuid
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict
@@ -312,7 +313,9 @@ def test_the_widget_routes_serve_the_page_the_files_and_the_regions_banner(monke
             for asked, region in [("", "AU"), ("gb", "GB"), ("uk", "GB"), ("<b>", "AU"), ("nz", "NZ")]:
                 status, _, body = await fetch(f"{url}/widget/config.json?region={asked}")
                 assert status == 200
-                assert body == f'{{"region":"{region}","banner":"{REGIONS[region].banner}"}}'
+                assert json.loads(body) == {
+                    "region": region, "banner": REGIONS[region].banner, "links": REGIONS[region].link_dicts()
+                }
             status, _, _ = await fetch(f"{url}/widget/credentials.yml")
             assert status == 404
 
