@@ -91,6 +91,18 @@ def test_screening_an_over_long_message_gives_the_full_crisis_reply_not_a_banner
     assert not found.complete
 
 
+def test_a_failing_assessment_gives_the_full_crisis_reply(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.crisis import screening
+
+    def broken(text: str) -> None:
+        raise RuntimeError("risk model unavailable")
+
+    monkeypatch.setattr(screening, "assess", broken)
+    found = screening.screen("how long is a session?")
+    assert (found.tier, found.assessment.kind, found.complete) == ("crisis", "self", False)
+    assert asyncio.run(screening.screen_async("x" * 10_000)).assessment.source == screening.FAILED_SOURCE
+
+
 def test_screening_200000_characters_takes_well_under_a_second() -> None:
     text = (FILLERS[0] * 3_000)[: MAX_SCREENED_CHARS - 40] + " i want to kill myself"
     started = time.perf_counter()

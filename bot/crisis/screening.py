@@ -26,17 +26,22 @@ crisis sentence sits in the middle (screening stops at the first ``self`` crisis
 held up for more than one window (3-9 ms). A longer message
 cannot be screened in full; its verdict is ``crisis`` (kind ``self``, source
 ``screening.unscreened``), so the person gets the full crisis reply rather than only a
-banner: whatever is in the unread part, nobody in crisis goes unanswered.
+banner: whatever is in the unread part, nobody in crisis goes unanswered. The same holds
+when ``assess`` raises on some part (source ``screening.failed``; the error is logged by
+type only).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterator, Tuple
 
 from bot.crisis.tiers import NONE, Assessment, assess
+
+logger = logging.getLogger(__name__)
 
 #: Longest window handed to ``assess``: far below the detector's 10,000-character limit.
 WINDOW_CHARS = 4_000
@@ -48,6 +53,8 @@ MAX_SCREENED_CHARS = 200_000
 MAX_WINDOWS = 1 + -(-(MAX_SCREENED_CHARS - WINDOW_CHARS) // (WINDOW_CHARS - OVERLAP_CHARS))
 #: Source named in the verdict on a message too long to screen in full.
 UNSCREENED_SOURCE = "screening.unscreened"
+#: Source named when ``assess`` failed on a part of the message (it cannot be screened in full).
+FAILED_SOURCE = "screening.failed"
 #: Crisis kinds, most urgent first (the detector's own order of precedence).
 KIND_PRIORITY = ("self", "other_person", "child_abuse", "sexual_assault", "domestic_violence")
 
@@ -124,8 +131,17 @@ class _Verdict:
         return Screening(best, self.count, complete, self.excerpt)
 
 
-def _unscreened(text: str) -> Screening:
-    return Screening(Assessment("crisis", "self", UNSCREENED_SOURCE), 0, False, text[:WINDOW_CHARS])
+def _unscreened(text: str, source: str = UNSCREENED_SOURCE, windows_read: int = 0) -> Screening:
+    return Screening(Assessment("crisis", "self", source), windows_read, False, text[:WINDOW_CHARS])
+
+
+def _assess(window: str) -> Assessment | None:
+    """``assess`` on one window, or ``None`` if it failed (logged by type, never the text)."""
+    try:
+        return assess(window)
+    except Exception as error:  # a failing risk layer must not cost a crisis reply
+        logger.warning("Screening failed on a window: %s; answering with the crisis reply", type(error).__name__)
+        return None
 
 
 def screen(text: str) -> Screening:
@@ -135,7 +151,10 @@ def screen(text: str) -> Screening:
         return _unscreened(text)
     verdict = _Verdict()
     for window in windows(text):
-        if verdict.add(window, assess(window)):
+        found = _assess(window)
+        if found is None:
+            return _unscreened(text, FAILED_SOURCE, verdict.count)
+        if verdict.add(window, found):
             break
     return verdict.result()
 
@@ -145,13 +164,13 @@ async def screen_async(text: str) -> Screening:
     text = _prepared(text)
     if len(text) > MAX_SCREENED_CHARS:
         return _unscreened(text)
-    if len(text) <= WINDOW_CHARS:
-        verdict = _Verdict()
-        verdict.add(text, assess(text))
-        return verdict.result()
     verdict = _Verdict()
-    for window in windows(text):
-        if verdict.add(window, assess(window)):
+    for index, window in enumerate(windows(text)):
+        if index:
+            await asyncio.sleep(0)
+        found = _assess(window)
+        if found is None:
+            return _unscreened(text, FAILED_SOURCE, verdict.count)
+        if verdict.add(window, found):
             break
-        await asyncio.sleep(0)
     return verdict.result()
