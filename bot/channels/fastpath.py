@@ -381,15 +381,16 @@ async def respond(
 ) -> Outcome:
     """Answers one message (see the module docstring). ``metadata`` must already be clean.
 
-    ``fast_reply`` lets a channel send the crisis reply before the turn is recorded.
+    ``fast_reply`` lets a channel send the crisis reply itself, at once (the recording of
+    the turn waits in the background for the conversation's lock).
     """
     region = conversation_region(sender, metadata)
     screening = await screen_async(text)
     if screening.tier == "crisis":
         reply = crisis_reply(sender, region, screening.assessment.kind)
-        if fast_reply is not None:
-            await fast_reply(reply)
         stored = text if len(text) <= _max_message_chars() else screening.excerpt
+        # The record takes its place in the conversation's queue now, before a slow send
+        # (Telegram retries) could let a later message of the same person go first.
         record_crisis_turn(
             on_new_message,
             UserMessage(
@@ -398,6 +399,8 @@ async def respond(
                 parse_data=crisis_parse_data(stored, screening, region),
             ),
         )
+        if fast_reply is not None:
+            await fast_reply(reply)
         logger.info(
             "crisis fast path rule=%s kind=%s region=%s windows=%d complete=%s",
             screening.assessment.source, screening.assessment.kind, region, screening.windows, screening.complete,
