@@ -36,7 +36,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.fastpath import WholeMessageOutputChannel, describe_failure, respond, unavailable_reply
+from bot.channels.fastpath import (
+    WholeMessageOutputChannel,
+    conversation_region,
+    describe_failure,
+    respond,
+    unavailable_reply,
+    with_links,
+)
 from bot.channels.inputs import clean_metadata
 from bot.channels.limits import channel_reply
 from bot.crisis.regions import REGIONS, deployment_region, normalise_region
@@ -318,8 +325,10 @@ class WidgetSocketIOInput(InputChannel):
             try:
                 text, metadata = parse_user_message(data)
             except UnreadableMessage as problem:
-                for message in channel_reply(conversation, problem.topic, problem.reply, None):
-                    await sio.emit(self.bot_message_evt, message, room=sid, namespace=namespace)
+                for message in channel_reply(
+                    conversation, problem.topic, problem.reply, {"region": conversation_region(conversation, None)}
+                ):
+                    await sio.emit(self.bot_message_evt, with_links(message), room=sid, namespace=namespace)
                 return
             output = SocketIOWholeOutput(sio, conversation, self.bot_message_evt, namespace)
 
