@@ -11,7 +11,10 @@ turn deadline is 6 s). Checks, through the REST channel:
 * a greeting during the fault says it is having trouble;
 * each action timeout is one WARNING line, with no traceback;
 * metadata nested 900 levels deep does not cost the crisis reply; a sender id with a lone
-  surrogate is refused with a 400 that says why.
+  surrogate is refused with a 400 that says why;
+* a property test (Hypothesis, derandomised under CI) over the real server: any metadata
+  shape, message length and position of the crisis sentence, sender id, and optionally the
+  sender over its rate limit with its earlier questions stuck holding the lock.
 """
 
 from __future__ import annotations
@@ -29,11 +32,19 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
+from bot.channels.fastpath import crisis_reply
+from bot.crisis.regions import deployment_region
+from bot.crisis.screening import screen
 from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
+from tests.test_crisis_fastpath import CRISIS_SENTENCES, FILLERS, METADATA, SENDERS, _message
 
 ACTION_TIMEOUT = 3
 RESPONSE_TIMEOUT = 8
+#: Low, so the property test can put a sender over its limit with a few stuck questions.
+RATE_LIMIT = 3
 HUNG_SECONDS = 60
 QUESTIONS = ["how long is a therapy session?", "what is cbt?", "how much does therapy cost?"]
 CRISIS = "i want to kill myself"
@@ -63,6 +74,7 @@ def hung_bot() -> Iterator[Tuple[str, Path]]:
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "ACTION_TIMEOUT": str(ACTION_TIMEOUT),
         "RESPONSE_TIMEOUT": str(RESPONSE_TIMEOUT),
+        "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
         "DATA_DIR": str(data_dir),
     }
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -171,3 +183,38 @@ def test_a_sender_id_with_a_lone_surrogate_is_refused_with_a_reason(hung_bot: Tu
     url, _ = hung_bot
     status, reply = post_json(f"{url}/webhooks/rest/webhook", b'{"sender": "a\\ud800b", "message": "hello"}')
     assert status == 400 and "surrogate" in reply["error"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(
+    sentence=st.sampled_from(CRISIS_SENTENCES),
+    filler=st.sampled_from(FILLERS),
+    before=st.sampled_from([0, 5, 200, 2_800]),
+    metadata=METADATA,
+    sender=SENDERS,
+    stuck_and_over_rate=st.booleans(),
+)
+def test_any_crisis_message_gets_its_crisis_reply_at_once_from_the_real_server(
+    hung_bot: Tuple[str, Path], sentence: str, filler: str, before: int, metadata: Tuple[str | None, str | None],
+    sender: str, stuck_and_over_rate: bool,
+) -> None:
+    url, _ = hung_bot
+    text = _message(sentence, filler, before, 3)
+    verdict = screen(text)
+    assume(verdict.tier == "crisis")
+    metadata_json, named_region = metadata
+    sender = f"{sender}-{uuid.uuid4().hex[:8]}"
+    if stuck_and_over_rate:  # questions stuck on the hung action server hold the lock, and use up the rate
+        for question in QUESTIONS[:RATE_LIMIT]:
+            threading.Thread(target=_timed_say, args=(url, sender, question, [None], 0), daemon=True).start()
+            time.sleep(0.05)
+        time.sleep(0.3)
+    extra = "" if metadata_json is None else f', "metadata": {metadata_json}'
+    body = f'{{"sender": {json.dumps(sender)}, "message": {json.dumps(text)}{extra}}}'.encode()
+    started = time.monotonic()
+    status, reply = post_json(f"{url}/webhooks/rest/webhook", body)
+    elapsed = time.monotonic() - started
+    assert status == 200, reply
+    assert reply == crisis_reply(sender, named_region or deployment_region(), verdict.assessment.kind)
+    assert elapsed < 1.0, f"crisis reply after {elapsed:.2f} s"
