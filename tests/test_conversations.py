@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import pytest
 
 from actions.knowledge import KnowledgeBase
-from bot.crisis.regions import REGIONS
+from bot.crisis.regions import REGIONS, crisis_links
 from tests.conftest import ServedBot
 from tests.support import RestClient, test_story_user_turns, topics_of
 
@@ -22,7 +22,7 @@ def new_client(bot: ServedBot) -> RestClient:
 def assert_crisis(reply: List[Dict[str, Any]], region: str = "US", kind: str = "self") -> None:
     assert len(reply) == 1, reply
     assert reply[0]["custom"] == {
-        "topic": "crisis", "kind": kind, "region": region, "links": REGIONS[region].link_dicts(),
+        "topic": "crisis", "kind": kind, "region": region, "links": crisis_links(region, kind),
     }
     for number in REGIONS[region].required_numbers:
         assert number in reply[0]["text"]

@@ -329,3 +329,15 @@ def test_a_message_too_long_to_screen_gets_the_full_crisis_reply_on_every_channe
     for sent in asyncio.run(scenario()):
         assert sent[0][1]["custom"]["topic"] == "crisis" and sent[0][1]["custom"]["region"] == "GB"
         assert "116 123" in sent[0][1]["text"]
+
+
+@pytest.mark.parametrize("kind, number", [("sexual_assault", "tel:+18006564673"), ("domestic_violence",
+                                          "tel:+18007997233"), ("child_abuse", "tel:+18004224453")])
+def test_a_us_abuse_reply_puts_its_specialist_line_one_tap_away(kind: str, number: str) -> None:
+    reply = crisis_reply("s", "US", kind)[0]
+    hrefs = [link["href"] for link in reply["custom"]["links"]]
+    assert hrefs == [number, *(link.href for link in REGIONS["US"].links)]
+    assert number.removeprefix("tel:+1") in reply["text"].replace("-", "")  # the line the reply names
+    assert [link["href"] for link in crisis_reply("s", "GB", kind)[0]["custom"]["links"]] == [
+        link.href for link in REGIONS["GB"].links
+    ]

@@ -44,7 +44,7 @@ import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.channels.limits import admit, channel_reply
-from bot.crisis.regions import REGIONS, deployment_region, normalise_region
+from bot.crisis.regions import REGIONS, crisis_links, deployment_region, normalise_region
 from bot.crisis.screening import Screening, screen_async
 from bot.env import positive_number
 
@@ -116,7 +116,8 @@ def with_links(message: Dict[str, Any]) -> Dict[str, Any]:
     custom = message.get("custom")
     if isinstance(custom, dict) and custom.get("region") in REGIONS and "links" not in custom:
         if custom.get("topic") in {"crisis", "crisis_line", "unavailable", "too_long", "rate_limited"}:
-            message["custom"] = {**custom, "links": REGIONS[custom["region"]].link_dicts()}
+            kind = custom.get("kind") if custom.get("topic") == "crisis" else None
+            message["custom"] = {**custom, "links": crisis_links(custom["region"], kind)}
     return message
 
 

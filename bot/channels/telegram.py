@@ -38,7 +38,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.fastpath import WholeMessageOutputChannel, respond, unavailable_reply
-from bot.crisis.regions import REGIONS, deployment_region
+from bot.crisis.regions import REGIONS, crisis_links, deployment_region
 from bot.crisis.screening import screen_async
 
 logger = logging.getLogger(__name__)
@@ -202,8 +202,7 @@ def crisis_links_of(message: Mapping[str, Any]) -> List[Dict[str, str]]:
         return []
     links = custom.get("links")
     if not isinstance(links, list):
-        region = custom.get("region")
-        links = REGIONS[region].link_dicts() if region in REGIONS else []
+        links = crisis_links(custom.get("region"), custom.get("kind"))
     return [link for link in links if isinstance(link, Mapping) and isinstance(link.get("href"), str)]
 
 
@@ -218,7 +217,7 @@ def tappable_numbers(links: Sequence[Mapping[str, str]]) -> str:
     for link in links:
         scheme, _, digits = link["href"].partition(":")
         digits = digits.split("?")[0]
-        if scheme in ("tel", "sms") and digits.isdigit():
+        if scheme in ("tel", "sms") and digits.lstrip("+").isdigit():
             kind = "call" if scheme == "tel" else "text"
             words = "Emergency" if link.get("label", "").startswith("Emergency") else _NUMBER_WORDS[kind]
             parts.append(f"{words}: {digits}")

@@ -114,6 +114,24 @@ US_SPECIALIST_NUMBERS: Mapping[str, str] = {
 }
 
 
+def _international(us_number: str) -> str:
+    """``1-800-656-4673`` as a dialable ``+18006564673``."""
+    return "+" + "".join(ch for ch in us_number if ch.isdigit())
+
+
+def crisis_links(region: str, kind: str | None = None) -> List[Dict[str, str]]:
+    """The tap targets for a crisis reply of ``kind`` in ``region``, most specific first.
+
+    In the US a sexual-assault, domestic-violence or child-abuse reply names a specialist
+    line first (``US_SPECIALIST_NUMBERS``); its call link comes before the region's own.
+    """
+    links = REGIONS[region].link_dicts() if region in REGIONS else []
+    specialist = US_SPECIALIST_NUMBERS.get(kind or "") if region == "US" else None
+    if specialist:
+        links = [{"kind": "call", "label": f"Call {specialist}", "href": f"tel:{_international(specialist)}"}, *links]
+    return links
+
+
 def normalise_region(value: Any) -> str | None:
     """The region code for a user-supplied value, or ``None`` if it is not one we serve.
 

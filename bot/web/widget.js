@@ -110,7 +110,7 @@
     }
     var kind = ["call", "text", "chat"].indexOf(link.kind) >= 0 ? link.kind : null;
     var href = link.href;
-    if (/^(tel|sms):[0-9]{2,15}$/.test(href) || (/^https:\/\//.test(href) && safeUrl(href))) {
+    if (/^(tel|sms):\+?[0-9]{2,15}$/.test(href) || (/^https:\/\//.test(href) && safeUrl(href))) {
       return kind ? { kind: kind, label: link.label, href: href } : null;
     }
     return null;
