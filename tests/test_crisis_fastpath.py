@@ -341,3 +341,18 @@ def test_a_us_abuse_reply_puts_its_specialist_line_one_tap_away(kind: str, numbe
     assert [link["href"] for link in crisis_reply("s", "GB", kind)[0]["custom"]["links"]] == [
         link.href for link in REGIONS["GB"].links
     ]
+
+
+@pytest.mark.parametrize("code", list(REGIONS))
+def test_every_region_link_is_a_number_or_site_its_banner_names(code: str) -> None:
+    """One source of truth: a link never introduces a number the region's lines do not have."""
+    region = REGIONS[code]
+    named = "".join(ch for ch in region.banner + " ".join(region.required_numbers) if ch.isdigit())
+    assert any(link.kind == "chat" for link in region.links)
+    for link in region.links:
+        scheme, _, target = link.href.partition(":")
+        if scheme in ("tel", "sms"):
+            assert target.isdigit() and target in named, (code, link)
+            assert "".join(ch for ch in link.label if ch.isdigit()) == target, (code, link)
+        else:
+            assert link.href.startswith("https://") and link.kind == "chat", (code, link)
