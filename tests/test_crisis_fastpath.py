@@ -151,6 +151,23 @@ def test_a_body_with_deeply_nested_metadata_still_yields_the_message(depth: int)
     assert clean_metadata(body["metadata"]) == {"region": "GB"}
 
 
+@pytest.mark.parametrize("depth", [500, 5_000])
+def test_a_socketio_event_with_deep_metadata_still_yields_the_message(depth: int) -> None:
+    from socketio.packet import Packet
+
+    from bot.channels.inputs import DepthSafeJson
+
+    channel = WidgetSocketIOInput().blueprint(FakeRasa("none"))
+    assert channel.ctx.sio.packet_class.json is DepthSafeJson
+    deep = '{"a":' * depth + "1" + "}" * depth
+    encoded = '42["user_uttered",{"metadata":{"x":' + deep + ',"region":"ie"},"message":"i want to die","x":[' + \
+        deep + '],"session_id":"abc"}]'
+    packet = Packet(encoded_packet=encoded)
+    event, data = packet.data[0], packet.data[1]
+    assert event == "user_uttered" and data["message"] == "i want to die" and data["session_id"] == "abc"
+    assert clean_metadata(data["metadata"]) == {"region": "IE"}
+
+
 @pytest.mark.parametrize(
     "raw", [b'{"sender": "s", "message": "x", "metadata": ' + b"[" * 3000, b"[" * 3000 + b"]" * 2999]
 )

@@ -163,3 +163,50 @@ def load_body(raw: bytes) -> Any:
         return body
     except ValueError:
         raise BadInput("The body must be valid JSON.") from None
+
+
+def _scan_packet(text: str) -> list:
+    """A socket.io event ``["name", {...}, ...]`` read without recursion (see ``DepthSafeJson``)."""
+    index = _skip_ws(text, 0)
+    if not text.startswith("[", index):
+        raise ValueError("not a socket.io event")
+    items: list = []
+    index = _skip_ws(text, index + 1)
+    while index < len(text) and text[index] != "]":
+        start = index
+        if text.startswith("{", start) and len(items) == 1:
+            value, index = _scan_object(text, start, ("message", "session_id", "metadata"))
+            items.append(value)
+        else:
+            index = _skip_value(text, start)
+            items.append(json.loads(text[start:index]) if text[start] not in "[{" else None)
+        index = _skip_ws(text, index)
+        if index < len(text) and text[index] == ",":
+            index = _skip_ws(text, index + 1)
+    if index >= len(text):
+        raise ValueError("unterminated socket.io event")
+    return items
+
+
+class DepthSafeJson:
+    """The JSON module of the socket.io server: ``json``, plus a way round deep nesting.
+
+    python-socketio decodes each event with ``json.loads``, which raises RecursionError on
+    metadata nested about 1,000 levels deep, and the event, a crisis message included,
+    was lost. Such an event is read here without recursion: the event name, and of its
+    payload the ``message``, ``session_id`` and ``metadata.region`` (deep values dropped).
+    """
+
+    @staticmethod
+    def dumps(*args: Any, **kwargs: Any) -> str:
+        return json.dumps(*args, **kwargs)
+
+    @staticmethod
+    def loads(text: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return json.loads(text, *args, **kwargs)
+        except RecursionError:
+            if isinstance(text, (bytes, bytearray)):
+                text = bytes(text).decode("utf-8")
+            return _scan_packet(text)
+

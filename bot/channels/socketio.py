@@ -44,7 +44,7 @@ from bot.channels.fastpath import (
     unavailable_reply,
     with_links,
 )
-from bot.channels.inputs import clean_metadata
+from bot.channels.inputs import DepthSafeJson, clean_metadata
 from bot.channels.limits import channel_reply
 from bot.crisis.regions import REGIONS, deployment_region, normalise_region
 
@@ -277,7 +277,9 @@ class WidgetSocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The socket.io server with its event handlers, plus the health and widget routes."""
-        sio = WidgetSocketServer(async_mode="sanic", cors_allowed_origins=origin_checker(allowed_origins_from_env()))
+        sio = WidgetSocketServer(
+            async_mode="sanic", cors_allowed_origins=origin_checker(allowed_origins_from_env()), json=DepthSafeJson
+        )
         channel = WidgetBlueprint(sio, self.socketio_path, widget_blueprint(), "therapy_socketio_webhook", __name__)
         namespace = self.namespace
 
