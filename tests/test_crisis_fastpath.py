@@ -373,3 +373,18 @@ def test_every_region_link_is_a_number_or_site_its_banner_names(code: str) -> No
             assert "".join(ch for ch in link.label if ch.isdigit()) == target, (code, link)
         else:
             assert link.href.startswith("https://") and link.kind == "chat", (code, link)
+
+
+def test_a_conversations_region_sticks_for_the_fast_path_and_the_pipeline() -> None:
+    sender = f"sticky-{uuid.uuid4().hex[:8]}"
+
+    async def scenario() -> Tuple[List[Tuple[float, Dict]], List[Tuple[float, Dict]], FakeRasa]:
+        rasa = FakeRasa("none")
+        first = await _via_rest(rasa, sender, "how long is a session?", '{"region": "gb"}')
+        await _via_rest(rasa, sender, "and how often?", None)
+        crisis = await _via_rest(rasa, sender, "i want to kill myself", None)
+        return first, crisis, rasa
+
+    first, crisis, rasa = asyncio.run(scenario())
+    assert [m.metadata for _, m in rasa.handled if not m.parse_data] == [{"region": "GB"}, {"region": "GB"}]
+    assert [m for _, m in crisis] == crisis_reply(sender, "GB", "self")

@@ -414,7 +414,9 @@ async def respond(
     try:
         faults = await run_turn(
             on_new_message,
-            UserMessage(admission.text, output, sender, input_channel=input_channel, metadata=metadata),
+            # The conversation's region goes with every message, so the NLU guard's crisis
+            # replies follow the same region as the fast path's.
+            UserMessage(admission.text, output, sender, input_channel=input_channel, metadata={"region": region}),
         )
     except asyncio.CancelledError:
         raise
