@@ -32,7 +32,7 @@ from actions.knowledge import KnowledgeBase
 from bot.channels.limits import TOO_LONG_TEXT
 from bot.channels.rest import UNAVAILABLE_TEXT
 from bot.channels.socketio import EMPTY_TEXT, UNREADABLE_TEXT, WidgetSocketIOInput
-from bot.crisis.regions import REGIONS
+from bot.crisis.regions import REGIONS, deployment_region
 from tests.conftest import WIDGET_ALLOWED_ORIGIN, ServedBot
 from tests.support import free_port
 
@@ -214,7 +214,8 @@ def test_a_message_with_a_wrong_metadata_type_is_answered_without_it() -> None:
             visitor = Visitor(url)
             session = await visitor.connect(new_session_id())
             await visitor.client.emit("user_uttered", {"message": "hi", "session_id": session, "metadata": "GB"})
-            assert (await visitor.reply_with_topic("echo"))["custom"]["metadata"] is None
+            # Only the conversation's region reaches Rasa, never what the client sent.
+            assert (await visitor.reply_with_topic("echo"))["custom"]["metadata"] == {"region": deployment_region()}
             await visitor.close()
 
     asyncio.run(scenario())
