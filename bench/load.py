@@ -224,3 +224,67 @@ class LoadClient:
             result.curated += chunk.curated
             result.window_s += chunk.window_s
         return result
+
+
+def is_crisis_reply(status: int, body: Any) -> bool:
+    """Whether a reply is the crisis reply (its first message's topic is ``crisis``)."""
+    return (
+        status == 200 and isinstance(body, list) and bool(body) and isinstance(body[0], dict)
+        and isinstance(body[0].get("custom"), dict) and body[0]["custom"].get("topic") == "crisis"
+    )
+
+
+async def crisis_under_load(
+    client: LoadClient, samples: int, background: int, crisis_message: str, interval_s: float = 0.05
+) -> PhaseResult:
+    """Crisis-reply latency while ``background`` senders keep the bot busy with questions.
+
+    Every crisis message comes from a sender whose own question was sent just before it
+    (so, without the fast path, it would wait for that turn's lock, NLU and action call);
+    the latency is from sending the crisis message to receiving the crisis reply. An
+    answer that is not the crisis reply counts as an error (``not_crisis``).
+    """
+    assert client._session is not None, "use LoadClient as an async context manager"
+    result = PhaseResult("crisis_fast_path", background, window_s=0.0)
+    done = asyncio.Event()
+
+    async def busy(worker: int) -> None:
+        sent = 0
+        while not done.is_set():
+            await client.turn(client._new_sender("fastpath-load", worker), client.messages[(worker + sent) % len(
+                client.messages)])
+            sent += 1
+
+    async def crisis(index: int) -> None:
+        sender = client._new_sender("fastpath", index)
+        question = asyncio.ensure_future(client.turn(sender, client.messages[index % len(client.messages)]))
+        await asyncio.sleep(0.01)  # the question reaches the server first and takes the lock
+        started = time.perf_counter()
+        try:
+            async with client._session.post(client.url, json={"sender": sender, "message": crisis_message}) as reply:
+                status = reply.status
+                body = await reply.json(content_type=None) if status == 200 else None
+            latency_ms = (time.perf_counter() - started) * 1e3
+            if is_crisis_reply(status, body):
+                result.latencies_ms.append(latency_ms)
+            else:
+                result.errors["not_crisis"] += 1
+        except (asyncio.TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            result.errors[type(exc).__name__] += 1
+        await question
+
+    load = [asyncio.ensure_future(busy(w)) for w in range(background)]
+    started = time.perf_counter()
+    try:
+        await asyncio.sleep(1.0)  # the load is running before the first sample
+        probes = []
+        for index in range(samples):
+            probes.append(asyncio.ensure_future(crisis(index)))
+            await asyncio.sleep(interval_s)
+        await asyncio.gather(*probes)
+    finally:
+        done.set()
+        await asyncio.gather(*load, return_exceptions=True)
+    result.window_s = time.perf_counter() - started
+    return result
+

@@ -38,7 +38,7 @@ import aiohttp
 import yaml
 
 from bench import procs, report
-from bench.load import REQUEST_TIMEOUT_S, LoadClient, PhaseResult, classify_reply
+from bench.load import REQUEST_TIMEOUT_S, LoadClient, PhaseResult, classify_reply, crisis_under_load
 
 ROOT = procs.ROOT
 STOCK_CONFIG = ROOT / "bench" / "stock-config.yml"
@@ -66,6 +66,9 @@ class Settings:
     checkpoint_max_seconds: float
     cold_start_max_seconds: float
     detector_repeats: int
+    #: Crisis messages sent under load to measure the fast path, and the senders keeping the bot busy.
+    fast_path_samples: int = 200
+    fast_path_background: int = 32
 
 
 FULL = Settings(
@@ -77,7 +80,10 @@ QUICK = Settings(
     sequential_turns=150, sequential_max_seconds=60.0, warmup_turns=10, levels=(1, 8, 32, 64), level_seconds=4.0,
     level_warmup_seconds=1.0, checkpoints=(1000, 2000), checkpoint_concurrency=8,
     checkpoint_max_seconds=120.0, cold_start_max_seconds=300.0, detector_repeats=2,
+    fast_path_samples=60,
 )
+#: The crisis message of the fast-path phase (the corpus's most common wording).
+FAST_PATH_MESSAGE = "i want to kill myself"
 
 
 def bench_messages() -> List[str]:
@@ -249,6 +255,15 @@ async def serve_and_measure(
                 )
                 if not bot.alive():
                     raise RuntimeError(f"the bot exited under load; see {bot.log}")
+            # The crisis fast path: a crisis message from a sender whose own question is in
+            # flight, while 32 other senders keep the bot busy (about 10 s of a run).
+            result["fast_path"] = (await crisis_under_load(
+                client, settings.fast_path_samples, settings.fast_path_background, FAST_PATH_MESSAGE
+            )).summary()
+            print(
+                f">> {name}: crisis reply under load p99 {result['fast_path']['p99_ms']:.0f} ms, "
+                f"max {result['fast_path']['max_ms']:.0f} ms, {result['fast_path']['errors']} errors", flush=True,
+            )
             # The checkpoints fire inside the client at exactly their turn counts; this
             # phase sends whatever the latency phases left to reach the last of them.
             phase = await client.until_turns(

@@ -16,6 +16,7 @@ import tempfile
 from typing import Any, Dict, Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from actions.knowledge import KnowledgeBase, load_knowledge
 from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http
@@ -28,6 +29,14 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 TEST_DATA_ROOT = tempfile.mkdtemp(prefix="therapy-bot-test-data-")
 atexit.register(shutil.rmtree, TEST_DATA_ROOT, ignore_errors=True)
 os.environ.setdefault("DATA_DIR", os.path.join(TEST_DATA_ROOT, "default"))
+
+# Hypothesis: the same examples on every CI run (CI=true), so a red build is reproducible
+# and never a matter of luck; fresh random examples on developers' machines.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile(
+    "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
+)
 
 
 def _require_model() -> None:

@@ -19,6 +19,7 @@ from typing import Iterator, Tuple
 
 import pytest
 
+from bot.crisis.regions import REGIONS
 from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, topics_of, wait_for_http
 
 #: Seconds Rasa waits for the action server in this test (the default is 10).
@@ -60,7 +61,9 @@ def _client(base_url: str) -> RestClient:
 def test_crisis_reply_needs_no_action_server(rasa_and_action_port: Tuple[str, int]) -> None:
     base_url, _ = rasa_and_action_port
     reply = _client(base_url).say("i want to kill myself")
-    assert reply[0]["custom"] == {"topic": "crisis", "kind": "self", "region": "US"}
+    assert reply[0]["custom"] == {
+        "topic": "crisis", "kind": "self", "region": "US", "links": REGIONS["US"].link_dicts(),
+    }
     assert "988" in reply[0]["text"] and "911" in reply[0]["text"]
     assert "116 123" in _client(base_url).say("i want to end my life", metadata={"region": "GB"})[0]["text"]
 

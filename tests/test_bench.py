@@ -191,7 +191,8 @@ def _results(**changes: Any) -> Dict[str, Any]:
             "serve": {"cold_start": {"http_up_s": cold - 1, "first_answer_s": cold},
                       "sequential": {"p50_ms": p95 / 2, "p95_ms": p95, "p99_ms": p95 * 1.5, "mean_ms": p95 / 2,
                                      "errors": 0, "curated": 1000},
-                      "levels": levels, "memory": memory, "data_dir_files": ["tracker.db"]},
+                      "levels": levels, "memory": memory, "data_dir_files": ["tracker.db"],
+                      "fast_path": {"p50_ms": 20.0, "p95_ms": 60.0, "p99_ms": 90.0, "max_ms": 120.0, "errors": 0}},
         }
 
     results = {
@@ -228,6 +229,7 @@ def test_targets_are_met_by_good_figures_and_missed_by_bad_ones() -> None:
         "configs.ours.serve.cold_start.first_answer_s": 15.5,
         "configs.ours.training.train_s": 61.0,
         "detector.msg_p99": 2001.0,
+        "configs.ours.serve.fast_path.p99_ms": 1001.0,
     })
     bad["configs"]["ours"]["serve"]["levels"][2].update(throughput=99.0, p95_ms=401.0, errors=1)
     bad["configs"]["ours"]["serve"]["memory"]["10000"]["total_rss_mb"] = 901.0

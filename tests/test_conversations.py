@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import pytest
 
 from actions.knowledge import KnowledgeBase
-from bot.crisis.regions import REGIONS
+from bot.crisis.regions import REGIONS, crisis_links
 from tests.conftest import ServedBot
 from tests.support import RestClient, test_story_user_turns, topics_of
 
@@ -21,7 +21,9 @@ def new_client(bot: ServedBot) -> RestClient:
 
 def assert_crisis(reply: List[Dict[str, Any]], region: str = "US", kind: str = "self") -> None:
     assert len(reply) == 1, reply
-    assert reply[0]["custom"] == {"topic": "crisis", "kind": kind, "region": region}
+    assert reply[0]["custom"] == {
+        "topic": "crisis", "kind": kind, "region": region, "links": crisis_links(region, kind),
+    }
     for number in REGIONS[region].required_numbers:
         assert number in reply[0]["text"]
 
@@ -141,7 +143,7 @@ def test_deployment_region_applies_to_every_conversation() -> None:
     try:
         client = RestClient(bot.base_url, f"gb-{uuid.uuid4().hex[:8]}")
         greeting = client.say("hello")
-        assert greeting[-1]["custom"] == {"topic": "crisis_line", "region": "GB"}
+        assert greeting[-1]["custom"] == {"topic": "crisis_line", "region": "GB", "links": REGIONS["GB"].link_dicts()}
         assert "116 123" in greeting[-1]["text"]
         assert_crisis(client.say("i want to die"), region="GB")
         # a channel can still override it for one conversation

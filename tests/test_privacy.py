@@ -77,7 +77,7 @@ def test_logs_of_every_process_hold_none_of_the_users_words(conversation: Conver
     """The log of run.sh is the output of the Rasa server and of the action server."""
     conversation.log_after = (OUTPUT / LOG).read_text(errors="replace")
     during = conversation.log_after[len(conversation.log_before):]
-    assert "crisis escalation" in during, "the log of the conversation was captured"
+    assert "crisis fast path" in during, "the log of the conversation was captured"
     for message in MESSAGES:
         assert message.lower() not in during.lower()
         for word in user_words(message):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import uuid
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict
@@ -31,7 +32,7 @@ from actions.knowledge import KnowledgeBase
 from bot.channels.limits import TOO_LONG_TEXT
 from bot.channels.rest import UNAVAILABLE_TEXT
 from bot.channels.socketio import EMPTY_TEXT, UNREADABLE_TEXT, WidgetSocketIOInput
-from bot.crisis.regions import REGIONS
+from bot.crisis.regions import REGIONS, deployment_region
 from tests.conftest import WIDGET_ALLOWED_ORIGIN, ServedBot
 from tests.support import free_port
 
@@ -213,7 +214,8 @@ def test_a_message_with_a_wrong_metadata_type_is_answered_without_it() -> None:
             visitor = Visitor(url)
             session = await visitor.connect(new_session_id())
             await visitor.client.emit("user_uttered", {"message": "hi", "session_id": session, "metadata": "GB"})
-            assert (await visitor.reply_with_topic("echo"))["custom"]["metadata"] is None
+            # Only the conversation's region reaches Rasa, never what the client sent.
+            assert (await visitor.reply_with_topic("echo"))["custom"]["metadata"] == {"region": deployment_region()}
             await visitor.close()
 
     asyncio.run(scenario())
@@ -312,7 +314,9 @@ def test_the_widget_routes_serve_the_page_the_files_and_the_regions_banner(monke
             for asked, region in [("", "AU"), ("gb", "GB"), ("uk", "GB"), ("<b>", "AU"), ("nz", "NZ")]:
                 status, _, body = await fetch(f"{url}/widget/config.json?region={asked}")
                 assert status == 200
-                assert body == f'{{"region":"{region}","banner":"{REGIONS[region].banner}"}}'
+                assert json.loads(body) == {
+                    "region": region, "banner": REGIONS[region].banner, "links": REGIONS[region].link_dicts()
+                }
             status, _, _ = await fetch(f"{url}/widget/credentials.yml")
             assert status == 404
 
@@ -367,7 +371,10 @@ def test_a_crisis_phrase_gets_the_regions_crisis_resources(
         session = await visitor.connect(new_session_id())
         await visitor.say("i don't want to wake up tomorrow", session, {"region": region} if region else None)
         reply = await visitor.reply_with_topic("crisis")
-        assert reply["custom"] == {"topic": "crisis", "kind": "self", "region": region or "US"}
+        assert reply["custom"] == {
+            "topic": "crisis", "kind": "self", "region": region or "US",
+            "links": REGIONS[region or "US"].link_dicts(),
+        }
         assert all(number in reply["text"] for number in numbers), reply["text"]
         await visitor.close()
 

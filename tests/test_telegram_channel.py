@@ -169,9 +169,14 @@ def test_crisis_phrase_gets_the_crisis_resources(tg: TelegramHarness, domain_dic
         if {"type": "slot", "name": "region", "value": "US"} in r["condition"]
         and {"type": "slot", "name": "crisis_kind", "value": "self"} in r["condition"]
     )
-    sent = texts(tg.say(new_chat(), "I want to kill myself"))
-    assert sent[0] == crisis_text
+    calls = tg.say(new_chat(), "I want to kill myself")
+    sent = texts(calls)
+    assert sent[0] == f"{crisis_text}\n\nCall: 988 · Text: 988 · Emergency: 911"
     assert all(number in sent[0] for number in REGIONS["US"].required_numbers)
+    # The region's online chat is one tap away (Telegram buttons take only http(s) links).
+    assert calls[0].params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Chat at 988lifeline.org", "url": "https://988lifeline.org/"}]]
+    }
 
 
 def test_a_forged_button_cannot_skip_the_crisis_guard(tg: TelegramHarness) -> None:

@@ -154,7 +154,8 @@ def focused(page: Page) -> Dict[str, Any]:
             const active = document.querySelector('.therapy-widget-host').shadowRoot.activeElement;
             if (!active) return {};
             return {id: active.id, cls: active.className, tag: active.tagName, text: active.textContent,
-                    outline: getComputedStyle(active).outlineStyle};
+                    outline: getComputedStyle(active).outlineStyle, href: active.getAttribute('href'),
+                    inReply: !!active.closest('.crisis-reply')};
         }"""
     )
 
@@ -170,6 +171,9 @@ def test_the_widget_works_with_the_keyboard_alone_and_announces_messages(
     expect(log).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("status")).to_have_count(1)
 
+    for link in REGIONS["US"].links:  # the crisis line's call, text and chat links come first
+        page.keyboard.press("Tab")
+        assert focused(page)["href"] == link.href
     page.keyboard.press("Tab")
     assert focused(page)["cls"] == "log"  # the conversation can be scrolled with the keyboard
     page.keyboard.press("Tab")
@@ -193,6 +197,40 @@ def test_the_crisis_line_and_replies_follow_the_region(page: Page, widget_bot: S
     crisis = page.locator(".message.crisis-reply")
     expect(crisis).to_contain_text("116 123")
     expect(crisis).to_contain_text("999")
+
+
+@pytest.mark.parametrize("region", ["US", "GB"])
+def test_the_crisis_reply_has_call_text_and_chat_links_one_tap_and_one_key_away(
+    page: Page, widget_bot: ServedBot, region: str
+) -> None:
+    """At phone width: each link of the region is there, big enough to tap, named for a screen
+    reader, inside the live log (so it is announced), and reachable with the keyboard."""
+    links = REGIONS[region].links
+    page.goto(f"{widget_bot.base_url}/widget/?region={region.lower()}")
+    banner = page.get_by_role("note", name="Crisis support")
+    expect(banner.get_by_role("link")).to_have_count(len(links))
+    wait_until_connected(page)
+    ask(page, CRISIS_PHRASE)
+    reply = page.get_by_role("log", name="Conversation").locator(".message.crisis-reply")
+    expect(reply).to_have_count(1)
+    listed = reply.get_by_role("list", name="Reach a crisis line now")
+    expect(listed.get_by_role("link")).to_have_count(len(links))
+    for link in links:
+        shown = listed.get_by_role("link", name=link.label, exact=True)
+        expect(shown).to_have_attribute("href", link.href)
+        box = shown.bounding_box()
+        assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= PHONE["width"], box
+    kinds = {link.kind for link in links}
+    assert "call" in kinds and "chat" in kinds and (region == "GB" or "text" in kinds)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
+    page.screenshot(path=str(OUTPUT / f"widget-crisis-links-{region}.png"), full_page=True)
+
+    # From the question box, Shift+Tab walks back through the reply's links, last first.
+    page.get_by_label("Your question").focus()
+    for link in reversed(links):
+        page.keyboard.press("Shift+Tab")
+        now = focused(page)
+        assert (now["href"], now["inReply"], now["outline"]) == (link.href, True, "solid"), now
 
 
 def test_html_from_a_person_or_the_bot_is_shown_as_text(page: Page, widget_bot: ServedBot) -> None:

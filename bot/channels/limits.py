@@ -3,9 +3,11 @@
 Why in the channels: a 100,000-character paste or a burst of hundreds of messages from
 one sender should not cost the NLU pipeline, the tracker store and the action server
 what a normal question costs, and the person deserves to be told what happened instead
-of silence. Neither limit may get in the way of the crisis duty, so a message that is
-too long or over the rate is still read by the crisis detector, and if it shows risk it
-goes to the assistant as usual and gets the crisis reply.
+of silence. Neither limit may get in the way of the crisis duty: every message is
+screened in full first (``bot.crisis.screening``, which runs ``assess`` over the whole
+text). A crisis never reaches these limits (the channels answer it on the fast path,
+bot/channels/fastpath.py); a message that shows any other risk (a check-in) goes to the
+assistant whatever the limits say, reduced to the part that showed it if it is too long.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Deque, Dict, List
 
-from bot.crisis import shared_detector
 from bot.crisis.regions import REGIONS, deployment_region, normalise_region
+from bot.crisis.screening import Screening, screen
 from bot.env import positive_number
 
 #: Longest message answered as a question. Longer ones get a reply asking for a shorter one.
@@ -99,23 +101,20 @@ def _limiter() -> SenderRateLimiter:
     return SenderRateLimiter(rate_limit_per_minute())
 
 
-def admit(sender: str, text: str, metadata: Dict[str, Any] | None) -> Admission:
+def admit(sender: str, text: str, metadata: Dict[str, Any] | None, screening: Screening | None = None) -> Admission:
     """Applies the rate and length limits to one message, keeping the crisis duty.
 
-    A message that shows risk always reaches the assistant; an over-long one is reduced
-    to the parts the crisis detector reads (see ``analysed_text``) so its reply and what
-    the tracker stores stay bounded.
+    ``screening`` is the message's verdict (computed here when not given). A message that
+    shows risk always reaches the assistant; an over-long one is reduced to the window
+    that showed it, so its reply and what the tracker stores stay bounded.
     """
     within_rate = _limiter().allow(sender)
     too_long = len(text) > MAX_MESSAGE_CHARS
     if within_rate and not too_long:
         return Admission(text, None)
-    if shared_detector().detect(text) is not None:
-        if too_long:
-            from bot.crisis.detector import analysed_text
-
-            return Admission(analysed_text(text), None)
-        return Admission(text, None)
+    verdict = screening if screening is not None else screen(text)
+    if verdict.assessment.shows_risk:
+        return Admission(verdict.excerpt if too_long else text, None)
     if not within_rate:
         return Admission(None, channel_reply(sender, "rate_limited", SLOW_DOWN_TEXT, metadata))
     return Admission(None, channel_reply(sender, "too_long", TOO_LONG_TEXT, metadata))

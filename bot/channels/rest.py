@@ -3,64 +3,38 @@
 Stock Rasa splits a reply with text, buttons and a custom payload into separate list
 entries and logs the user's text at ERROR level when handling fails. This channel keeps
 each bot message whole (``text``, ``buttons`` and ``custom`` together, the contract in
-the README), validates the request body, and never logs what the user wrote.
+the README), validates the request body (bot/channels/inputs.py: any nesting, sender ids
+that every store can hold, metadata reduced to ``region``), answers a crisis on the fast
+path and bounds every turn (bot/channels/fastpath.py), and never logs what the user wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import traceback
 from typing import Any, Awaitable, Callable, Dict
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.limits import admit, channel_reply
+from bot.channels.fastpath import (
+    UNAVAILABLE_TEXT,
+    WholeMessageOutputChannel,
+    describe_failure,
+    respond,
+    unavailable_reply,
+)
+from bot.channels.inputs import MAX_SENDER_ID_CHARS, BadInput, clean_metadata, load_body, sender_problem
 from bot.endpoint_sessions import close_sessions
 
 logger = logging.getLogger(__name__)
 
-MAX_SENDER_ID_CHARS = 128
-UNAVAILABLE_TEXT = (
-    "Sorry, I'm having trouble answering right now. Please try again in a moment."
-)
-
-
-def unavailable_reply(recipient_id: str, metadata: Dict[str, Any] | None) -> list[Dict[str, Any]]:
-    """What to send when a turn produced no reply (e.g. the action server is down).
-
-    Every turn must be answered, and the crisis line for the person's region is always
-    shown with it, because the person may be struggling to ask for help.
-    """
-    return channel_reply(recipient_id, "unavailable", UNAVAILABLE_TEXT, metadata)
-
-
-class WholeMessageOutputChannel(CollectingOutputChannel):
-    """Collects each bot message as one dict instead of one per part."""
-
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        """Stores the message with only the keys a client renders."""
-        whole = {"recipient_id": recipient_id}
-        for key in ("text", "buttons", "custom", "image", "attachment"):
-            if message.get(key):
-                whole[key] = message[key]
-        if message.get("quick_replies") and "buttons" not in whole:
-            whole["buttons"] = message["quick_replies"]
-        await self._persist_message(whole)
-
-
-def describe_failure(error: BaseException) -> str:
-    """The exception's type and where it was raised, for the log.
-
-    Not its message: database drivers quote the statement and its parameters, which
-    contain what the person wrote.
-    """
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-    return f"{type(error).__name__}{where}"
+__all__ = [
+    "MAX_SENDER_ID_CHARS", "UNAVAILABLE_TEXT", "RestInput", "WholeMessageOutputChannel",
+    "describe_failure", "parse_request_body", "unavailable_reply",
+]
 
 
 def _error(status: int, reason: str) -> HTTPResponse:
@@ -68,22 +42,19 @@ def _error(status: int, reason: str) -> HTTPResponse:
 
 
 def parse_request_body(body: Any) -> Dict[str, Any]:
-    """Validates a webhook body; raises ``ValueError`` with a client-facing reason."""
+    """Validates a decoded webhook body; raises ``ValueError`` with a client-facing reason.
+
+    ``metadata`` comes back reduced to what the project uses (``{"region": code}``).
+    """
     if not isinstance(body, dict):
         raise ValueError("The body must be a JSON object.")
     sender, message = body.get("sender"), body.get("message")
-    if not isinstance(sender, str) or not sender.strip():
-        raise ValueError("'sender' must be a non-empty string.")
-    if len(sender) > MAX_SENDER_ID_CHARS:
-        raise ValueError(f"'sender' must be at most {MAX_SENDER_ID_CHARS} characters.")
+    problem = sender_problem(sender)
+    if problem:
+        raise ValueError(problem)
     if not isinstance(message, str):
         raise ValueError("'message' must be a string.")
-    metadata = body.get("metadata")
-    return {
-        "sender": sender,
-        "message": message,
-        "metadata": metadata if isinstance(metadata, dict) else None,
-    }
+    return {"sender": sender, "message": message, "metadata": clean_metadata(body.get("metadata"))}
 
 
 class RestInput(InputChannel):
@@ -110,34 +81,24 @@ class RestInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                body = parse_request_body(request.json)
+                body = parse_request_body(load_body(request.body or b""))
+            except BadInput as problem:
+                status = 413 if "at most" in str(problem) and "bytes" in str(problem) else 400
+                return _error(status, str(problem))
             except ValueError as problem:
                 return _error(400, str(problem))
-            except Exception:  # sanic raises on a body that is not valid JSON
-                return _error(400, "The body must be valid JSON.")
-            admission = admit(body["sender"], body["message"], body["metadata"])
-            if admission.reply is not None:
-                return response.json(admission.reply)
-            collector = WholeMessageOutputChannel()
+            output = WholeMessageOutputChannel()
             try:
-                await on_new_message(
-                    UserMessage(
-                        admission.text,
-                        collector,
-                        body["sender"],
-                        input_channel=self.name(),
-                        metadata=body["metadata"],
-                    )
+                outcome = await respond(
+                    body["sender"], body["message"], body["metadata"], self.name(), on_new_message, output
                 )
             except asyncio.CancelledError:
                 logger.error("REST message handling was cancelled (sender hidden)")
                 return _error(503, "The assistant is busy; please try again.")
-            except Exception as error:  # a store, lock or pipeline failure: the person still gets a reply
+            except Exception as error:  # a bug here must still answer the person
                 logger.error("REST message handling failed: %s", describe_failure(error))
                 return response.json(unavailable_reply(body["sender"], body["metadata"]))
-            if not collector.messages:
-                return response.json(unavailable_reply(body["sender"], body["metadata"]))
-            return response.json(collector.messages)
+            return response.json(output.messages + outcome.messages)
 
         return webhook
 

@@ -8,8 +8,10 @@ awaits it, and also:
 - keeps each bot message whole (``text``, ``buttons`` and ``custom`` in one event, the
   same shape as the REST channel), so the widget can show an answer with its sources;
 - passes the widget's ``metadata`` (e.g. ``{"region": "GB"}``) to Rasa like REST does;
-- answers every turn: bad payloads get a kind reply, and a turn that produced nothing
-  gets the REST channel's ``unavailable_reply`` (with the crisis line);
+- answers every turn: bad payloads get a kind reply, and a turn that produced nothing,
+  failed or passed its deadline gets the "having trouble" reply (with the crisis line);
+- answers a crisis on the fast path (bot/channels/fastpath.py): the crisis reply is
+  emitted at once, before the turn waits for the conversation's lock;
 - checks the ``Origin`` of socket connections against ``ALLOWED_ORIGINS``;
 - serves the widget itself under ``/widget/`` (demo page, script, styles, the pinned
   socket.io client and a config endpoint with the region's crisis banner), so no
@@ -34,8 +36,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.limits import admit, channel_reply
-from bot.channels.rest import WholeMessageOutputChannel, describe_failure, unavailable_reply
+from bot.channels.fastpath import (
+    WholeMessageOutputChannel,
+    conversation_region,
+    describe_failure,
+    respond,
+    unavailable_reply,
+    with_links,
+)
+from bot.channels.inputs import DepthSafeJson, clean_metadata
+from bot.channels.limits import channel_reply
 from bot.crisis.regions import REGIONS, deployment_region, normalise_region
 
 logger = logging.getLogger(__name__)
@@ -117,14 +127,13 @@ def parse_user_message(data: Any) -> Tuple[str, Dict[str, Any] | None]:
         raise UnreadableMessage("unreadable_message", UNREADABLE_TEXT)
     if not data["message"].strip():
         raise UnreadableMessage("empty_message", EMPTY_TEXT)
-    metadata = data.get("metadata")
-    return data["message"], metadata if isinstance(metadata, dict) else None
+    return data["message"], clean_metadata(data.get("metadata"))
 
 
-def region_config(asked: Any) -> Dict[str, str]:
-    """The region and crisis banner the widget shows, from the one table in ``regions.py``."""
+def region_config(asked: Any) -> Dict[str, Any]:
+    """The region, crisis banner and its links the widget shows, from the one table in ``regions.py``."""
     region = normalise_region(asked) or deployment_region()
-    return {"region": region, "banner": REGIONS[region].banner}
+    return {"region": region, "banner": REGIONS[region].banner, "links": REGIONS[region].link_dicts()}
 
 
 class OriginCheckingEngineIO(engineio.AsyncServer):
@@ -166,6 +175,8 @@ class SocketIOWholeOutput(WholeMessageOutputChannel):
         return "socketio"
 
     async def _persist_message(self, message: Dict[str, Any]) -> None:
+        if self.closed:
+            return
         await super()._persist_message(message)
         await self.sio.emit(self.bot_message_evt, message, room=self.room, namespace=self.namespace)
 
@@ -266,7 +277,9 @@ class WidgetSocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The socket.io server with its event handlers, plus the health and widget routes."""
-        sio = WidgetSocketServer(async_mode="sanic", cors_allowed_origins=origin_checker(allowed_origins_from_env()))
+        sio = WidgetSocketServer(
+            async_mode="sanic", cors_allowed_origins=origin_checker(allowed_origins_from_env()), json=DepthSafeJson
+        )
         channel = WidgetBlueprint(sio, self.socketio_path, widget_blueprint(), "therapy_socketio_webhook", __name__)
         namespace = self.namespace
 
@@ -314,23 +327,25 @@ class WidgetSocketIOInput(InputChannel):
             try:
                 text, metadata = parse_user_message(data)
             except UnreadableMessage as problem:
-                for message in channel_reply(conversation, problem.topic, problem.reply, None):
-                    await sio.emit(self.bot_message_evt, message, room=sid, namespace=namespace)
-                return
-            admission = admit(conversation, text, metadata)
-            if admission.reply is not None:  # over the length or rate limit (bot/channels/limits.py)
-                for message in admission.reply:
-                    await sio.emit(self.bot_message_evt, message, room=sid, namespace=namespace)
+                for message in channel_reply(
+                    conversation, problem.topic, problem.reply, {"region": conversation_region(conversation, None)}
+                ):
+                    await sio.emit(self.bot_message_evt, with_links(message), room=sid, namespace=namespace)
                 return
             output = SocketIOWholeOutput(sio, conversation, self.bot_message_evt, namespace)
-            try:
-                await on_new_message(
-                    UserMessage(admission.text, output, conversation, input_channel=self.name(), metadata=metadata)
-                )
-            except Exception as error:
-                logger.error("socket.io message handling failed: %s", describe_failure(error))
-            if not output.messages:
-                for message in unavailable_reply(conversation, metadata):
+
+            async def emit_all(messages: List[Dict[str, Any]]) -> None:
+                for message in messages:
                     await sio.emit(self.bot_message_evt, message, room=conversation, namespace=namespace)
+
+            try:
+                outcome = await respond(
+                    conversation, text, metadata, self.name(), on_new_message, output, fast_reply=emit_all
+                )
+            except Exception as error:  # a bug here must still answer the person
+                logger.error("socket.io message handling failed: %s", describe_failure(error))
+                await emit_all(unavailable_reply(conversation, metadata))
+                return
+            await emit_all(outcome.messages)
 
         return channel

@@ -37,10 +37,9 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.limits import admit
-from bot.channels.rest import WholeMessageOutputChannel, unavailable_reply
-from bot.crisis import shared_detector
-from bot.crisis.regions import REGIONS, deployment_region
+from bot.channels.fastpath import WholeMessageOutputChannel, respond, unavailable_reply
+from bot.crisis.regions import REGIONS, crisis_links, deployment_region
+from bot.crisis.screening import screen_async
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +191,65 @@ def inline_keyboard(buttons: Sequence[Any], keys: CallbackKeys) -> Dict[str, Any
     return {"inline_keyboard": rows} if rows else None
 
 
+#: Link kinds written out as a line of bare numbers, and the words before each.
+_NUMBER_WORDS = {"call": "Call", "text": "Text"}
+
+
+def crisis_links_of(message: Mapping[str, Any]) -> List[Dict[str, str]]:
+    """The region links (bot/crisis/regions.py) a crisis reply or crisis line carries."""
+    custom = message.get("custom") if isinstance(message.get("custom"), Mapping) else {}
+    if custom.get("topic") not in {"crisis", "crisis_line"}:
+        return []
+    links = custom.get("links")
+    if not isinstance(links, list):
+        links = crisis_links(custom.get("region"), custom.get("kind"))
+    return [link for link in links if isinstance(link, Mapping) and isinstance(link.get("href"), str)]
+
+
+def tappable_numbers(links: Sequence[Mapping[str, str]]) -> str:
+    """One line of the numbers to call or text, each written as bare digits.
+
+    The Bot API accepts only http(s) and tg: links in buttons and text links, so a number
+    cannot be a ``tel:`` link on Telegram; Telegram apps offer to call or copy a bare
+    number when it is tapped, which spaces inside the number would break.
+    """
+    parts = []
+    for link in links:
+        scheme, _, digits = link["href"].partition(":")
+        digits = digits.split("?")[0]
+        if scheme in ("tel", "sms") and digits.lstrip("+").isdigit():
+            kind = "call" if scheme == "tel" else "text"
+            words = "Emergency" if link.get("label", "").startswith("Emergency") else _NUMBER_WORDS[kind]
+            parts.append(f"{words}: {digits}")
+    return " · ".join(parts)
+
+
+def chat_keyboard(links: Sequence[Mapping[str, str]]) -> Dict[str, Any] | None:
+    """An inline URL button for each of the region's online chats."""
+    rows = [
+        [{"text": link.get("label") or "Chat online", "url": link["href"]}]
+        for link in links
+        if link.get("kind") == "chat" and link["href"].startswith("https://")
+    ]
+    return {"inline_keyboard": rows} if rows else None
+
+
 def outgoing_messages(chat_id: int | str, message: Mapping[str, Any], keys: CallbackKeys) -> List[Dict[str, Any]]:
-    """The sendMessage calls for one bot message; the keyboard goes on the last part."""
+    """The sendMessage calls for one bot message; the keyboard goes on the last part.
+
+    A crisis reply or crisis line also gets the region's numbers as a line of bare digits
+    and its online chat as a URL button.
+    """
     keyboard = inline_keyboard(message.get("buttons") or [], keys)
+    links = crisis_links_of(message)
+    if links:
+        chat = chat_keyboard(links)
+        if chat:
+            keyboard = {"inline_keyboard": chat["inline_keyboard"] + (keyboard or {}).get("inline_keyboard", [])}
     text = message_text(message) or (BUTTONS_ONLY_TEXT if keyboard else "")
+    numbers = tappable_numbers(links)
+    if numbers:
+        text = f"{text}\n\n{numbers}"
     calls = [
         {"chat_id": chat_id, "text": part, "link_preview_options": {"is_disabled": True}}
         for part in split_text(text)
@@ -449,7 +503,7 @@ class TelegramInput(InputChannel):
         chat_id, text = _chat_id(message), _words_of(message)
         if chat_id is None or not text:
             return "ignored"
-        if shared_detector().detect(text) is None:
+        if not (await screen_async(text)).assessment.shows_risk:
             return "edit-ignored"
         await self._converse(text, chat_id, api, on_new_message)
         return "edit-answered"
@@ -487,18 +541,18 @@ class TelegramInput(InputChannel):
         sent by then, so Telegram's redelivery of that update does no harm.
         """
         sender = str(chat_id)
-        admission = admit(sender, text, None)
-        if admission.reply is not None:  # over the length or rate limit (bot/channels/limits.py)
-            await self._send_all(api, chat_id, admission.reply)
-            return
         collector = TelegramOutputChannel()
+
+        async def send_now(reply: List[Dict[str, Any]]) -> None:
+            await self._send_all(api, chat_id, reply)
+
         try:
-            await on_new_message(
-                UserMessage(admission.text, collector, sender, input_channel=self.name(), metadata=None)
-            )
+            outcome = await respond(sender, text, None, self.name(), on_new_message, collector, fast_reply=send_now)
         except Exception:
             logger.exception("Telegram message handling failed (message text not logged)")
-        await self._send_all(api, chat_id, collector.messages or unavailable_reply(sender, None))
+            await self._send_all(api, chat_id, unavailable_reply(sender, None))
+            return
+        await self._send_all(api, chat_id, collector.messages + outcome.messages)
 
     async def _send_all(self, api: BotApi, chat_id: int | str, messages: Sequence[Mapping[str, Any]]) -> None:
         """Sends the messages in order; a part that fails is logged and the rest still sent."""

@@ -51,6 +51,8 @@
       "please use the crisis line above.",
     replying: "The assistant is replying\u2026",
     typeFirst: "Please type a question first.",
+    crisisLabel: "Crisis support",
+    crisisLinks: "Reach a crisis line now",
     hide: "Hide chat",
     show: "Show chat"
   };
@@ -101,6 +103,36 @@
     return node;
   }
 
+  /* A crisis link from the bot: tel: and sms: numbers (digits only) and https chat pages. */
+  function safeLink(link) {
+    if (!link || typeof link.href !== "string" || typeof link.label !== "string") {
+      return null;
+    }
+    var kind = ["call", "text", "chat"].indexOf(link.kind) >= 0 ? link.kind : null;
+    var href = link.href;
+    if (/^(tel|sms):\+?[0-9]{2,15}$/.test(href) || (/^https:\/\//.test(href) && safeUrl(href))) {
+      return kind ? { kind: kind, label: link.label, href: href } : null;
+    }
+    return null;
+  }
+
+  function cleanLinks(links) {
+    return (Array.isArray(links) ? links : []).map(safeLink).filter(Boolean).slice(0, 6);
+  }
+
+  /* The links as a list of tap targets; a chat page opens in a new tab. Each link says
+     what it does, so a screen reader announces "Call 988, link" rather than a number. */
+  function renderLinks(links, label) {
+    return el("ul", { "class": "crisis-links", "aria-label": label }, links.map(function (link) {
+      var attributes = { href: link.href, "class": "crisis-link " + link.kind, text: link.label };
+      if (link.kind === "chat") {
+        attributes.target = "_blank";
+        attributes.rel = "noopener noreferrer";
+      }
+      return el("li", {}, [el("a", attributes)]);
+    }));
+  }
+
   function safeUrl(value) {
     try {
       var url = new URL(value);
@@ -137,7 +169,8 @@
       text: text,
       sources: sources,
       buttons: buttons,
-      crisis: custom.topic === "crisis"
+      crisis: custom.topic === "crisis",
+      links: custom.topic === "crisis" ? cleanLinks(custom.links) : []
     };
   }
 
@@ -154,7 +187,20 @@
     host.classList.add("floating");
   }
 
-  var crisisLine = el("p", { "class": "crisis", role: "note", text: TEXT.fallbackCrisis });
+  // The banner: the region's crisis line, then its call, text and chat links (from
+  // /widget/config.json, i.e. the region table in bot/crisis/regions.py).
+  var crisisText = el("p", { "class": "crisis", text: TEXT.fallbackCrisis });
+  var crisisLine = el("div", { "class": "crisis-banner", role: "note", "aria-label": TEXT.crisisLabel }, [crisisText]);
+
+  function showBannerLinks(links) {
+    var old = crisisLine.querySelector(".crisis-links");
+    if (old) {
+      crisisLine.removeChild(old);
+    }
+    if (links.length) {
+      crisisLine.appendChild(renderLinks(links, TEXT.crisisLinks));
+    }
+  }
   var log = el("div", {
     "class": "log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
     "aria-label": "Conversation", tabindex: "0"
@@ -203,6 +249,10 @@
       el("span", { "class": "visually-hidden", text: isUser ? TEXT.you : TEXT.bot }),
       el("p", { "class": "text", text: message.text })
     ]);
+    var links = isUser ? [] : cleanLinks(message.links);  // stored messages are checked again
+    if (links.length) {
+      item.appendChild(renderLinks(links, TEXT.crisisLinks));
+    }
     if (!isUser && message.sources && message.sources.length) {
       item.appendChild(el("div", { "class": "sources" }, [
         el("p", { "class": "sources-title", text: TEXT.sources }),
@@ -298,7 +348,10 @@
     .then(function (reply) { return reply.ok ? reply.json() : Promise.reject(reply.status); })
     .then(function (config) {
       if (config && typeof config.banner === "string") {
-        crisisLine.textContent = config.banner;
+        crisisText.textContent = config.banner;
+      }
+      if (config) {
+        showBannerLinks(cleanLinks(config.links));
       }
       if (config && typeof config.region === "string") {
         region = config.region;
