@@ -71,7 +71,7 @@ def test_crisis_reply_needs_no_action_server(rasa_and_action_port: Tuple[str, in
 def test_a_disclosure_with_a_question_still_gets_the_crisis_reply_first(rasa_and_action_port: Tuple[str, int]) -> None:
     base_url, _ = rasa_and_action_port
     reply = _client(base_url).say("How much does therapy cost? I want to kill myself.")
-    assert reply[0]["custom"] == {"topic": "crisis", "kind": "self", "region": "US"}
+    assert reply[0]["custom"]["topic"] == "crisis" and reply[0]["custom"]["kind"] == "self"
     assert "988" in reply[0]["text"]
     assert all(m["custom"]["topic"] != "cost" for m in reply), "the question cannot be answered without actions"
 
@@ -83,7 +83,8 @@ def test_the_check_in_and_its_answers_need_no_action_server(rasa_and_action_port
     assert reply[-1]["custom"]["topic"] in {"unavailable", "crisis_line"}
     client = _client(base_url)
     client.say("i want to kill myself")
-    assert client.say("yes")[0]["custom"] == {"topic": "crisis", "region": "US"}
+    followup = client.say("yes")[0]["custom"]
+    assert (followup["topic"], followup["region"]) == ("crisis", "US")
 
 
 def test_knowledge_question_gets_a_trouble_reply_with_the_crisis_line(rasa_and_action_port: Tuple[str, int]) -> None:

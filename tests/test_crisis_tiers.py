@@ -60,13 +60,18 @@ def weak_signals(parse: Any) -> List[str]:
     return _first_with(parse, WEAK_SIGNAL_CANDIDATES, weak, 2)
 
 
+def _without_links(custom: Dict[str, Any]) -> Dict[str, Any]:
+    return {key: value for key, value in custom.items() if key != "links"}
+
+
 def client(bot: ServedBot) -> RestClient:
     return RestClient(bot.base_url, f"tier-{uuid.uuid4().hex[:12]}")
 
 
 def assert_check_in(reply: List[Dict[str, Any]], region: str = "US") -> None:
     assert len(reply) == 1, reply
-    assert reply[0]["custom"] == {"topic": "crisis_check", "region": region}
+    assert _without_links(reply[0]["custom"]) == {"topic": "crisis_check", "region": region}
+    assert reply[0]["custom"]["links"][0]["href"].startswith(("tel:", "https:"))
     assert "suicide" in reply[0]["text"]
     assert [b["payload"] for b in reply[0]["buttons"]] == ["/affirm", "/deny"]
     for number in REGIONS[region].required_numbers:
@@ -74,7 +79,7 @@ def assert_check_in(reply: List[Dict[str, Any]], region: str = "US") -> None:
 
 
 def assert_crisis(reply: List[Dict[str, Any]], region: str = "US") -> None:
-    assert reply[0]["custom"] == {"topic": "crisis", "kind": "self", "region": region}, reply
+    assert _without_links(reply[0]["custom"]) == {"topic": "crisis", "kind": "self", "region": region}, reply
     for number in REGIONS[region].required_numbers:
         assert number in reply[0]["text"]
 
@@ -95,7 +100,7 @@ def test_no_after_the_check_in_is_acknowledged_and_the_conversation_goes_on(
     bot = client(served_bot)
     assert_check_in(bot.say(check_in_message))
     reply = bot.say(answer)
-    assert reply[0]["custom"] == {"topic": "crisis_check_no", "region": "US"}
+    assert _without_links(reply[0]["custom"]) == {"topic": "crisis_check_no", "region": "US"}
     assert "988" in reply[0]["text"]
     assert bot.say("how long is a session?")[0]["text"] == kb.topic("session_length").short
 
@@ -112,14 +117,14 @@ def test_a_bare_answer_after_the_crisis_reply_gets_support_and_the_line(served_b
     assert_crisis(bot.say("i want to kill myself"))
     reply = bot.say(answer)
     assert len(reply) == 1
-    assert reply[0]["custom"] == {"topic": "crisis", "region": "US"}
+    assert _without_links(reply[0]["custom"]) == {"topic": "crisis", "region": "US"}
     assert "988" in reply[0]["text"] and "911" in reply[0]["text"]
 
 
 def test_a_bare_yes_with_nothing_asked_is_out_of_scope_with_the_line(served_bot: ServedBot) -> None:
     reply = client(served_bot).say("yes")
     assert reply[0]["custom"]["topic"] == "out_of_scope"
-    assert reply[-1]["custom"] == {"topic": "crisis_line", "region": "US"}
+    assert _without_links(reply[-1]["custom"]) == {"topic": "crisis_line", "region": "US"}
 
 
 def test_weak_signals_add_up_to_a_check_in(served_bot: ServedBot, weak_signals: List[str]) -> None:

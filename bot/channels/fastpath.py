@@ -14,7 +14,12 @@ Every channel (REST, socket.io, Telegram) hands each validated message to ``resp
    the ``crisis_kind``/``region`` entities already decided, so Rasa skips the pipeline,
    takes the conversation's lock in the order the message arrived, runs the crisis rule
    (``utter_crisis``, from the domain) and saves the turn, exactly once. Its output goes
-   nowhere: the person already has the reply and never receives it twice.
+   nowhere: the person already has the reply and never receives it twice. A message that
+   also asks a question ("How long is a session? I want to die") is recorded through the
+   whole pipeline instead, so the guard names the question and the turn answers it after
+   the crisis reply; that answer follows the crisis reply (pushed when it is ready on
+   socket.io and Telegram; on REST, added to the reply if it is ready within
+   ``QUESTION_WAIT_SECONDS``), and only the crisis reply is held back from the recording.
 3. **Limits.** ``bot.channels.limits.admit`` (rate and length), which lets any message
    that shows risk through.
 4. **A bounded turn.** The turn runs with a deadline a little under the server's
@@ -47,6 +52,7 @@ from bot.channels.limits import admit, channel_reply
 from bot.crisis.regions import REGIONS, crisis_links, deployment_region, normalise_region
 from bot.crisis.screening import Screening, screen_async
 from bot.env import positive_number
+from bot.nlu.questions import question_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +70,8 @@ MAX_REMEMBERED_REGIONS = 100_000
 DEFAULT_MAX_TURNS_IN_FLIGHT = 8
 #: Crisis turns waiting to be recorded at once; beyond this a record is dropped with a warning.
 MAX_PENDING_RECORDS = 10_000
+#: How long a REST reply waits for the answer to a question asked beside a disclosure.
+QUESTION_WAIT_SECONDS = 0.5
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -107,6 +115,12 @@ def crisis_reply(recipient_id: str, region: str, kind: str | None) -> List[Dict[
     return [with_links(message)]
 
 
+#: Replies that carry the region's line, and so its tap-to-call, text and chat links.
+LINKED_TOPICS = frozenset(
+    {"crisis", "crisis_check", "crisis_check_no", "crisis_line", "unavailable", "too_long", "rate_limited"}
+)
+
+
 def with_links(message: Dict[str, Any]) -> Dict[str, Any]:
     """Adds the region's tap-to-call, tap-to-text and chat links to a crisis message's payload.
 
@@ -115,7 +129,7 @@ def with_links(message: Dict[str, Any]) -> Dict[str, Any]:
     """
     custom = message.get("custom")
     if isinstance(custom, dict) and custom.get("region") in REGIONS and "links" not in custom:
-        if custom.get("topic") in {"crisis", "crisis_line", "unavailable", "too_long", "rate_limited"}:
+        if custom.get("topic") in LINKED_TOPICS:
             kind = custom.get("kind") if custom.get("topic") == "crisis" else None
             message["custom"] = {**custom, "links": crisis_links(custom["region"], kind)}
     return message
@@ -174,8 +188,20 @@ def crisis_parse_data(text: str, screening: Screening, region: str) -> Dict[str,
              "extractor": "CrisisFastPath"},
             {"entity": "region", "value": region, "start": 0, "end": len(text), "extractor": "CrisisFastPath"},
         ],
-        "crisis": {"rule": found.source, "kind": found.kind or "self", "region": region, "fast_path": True},
+        "crisis": {
+            "tier": "crisis",
+            "rule": found.source,
+            "kind": found.kind or "self",
+            "region": region,
+            "score": round(found.score, 4),
+            "fast_path": True,
+        },
     }
+
+
+def answers_after_crisis(output: CollectingOutputChannel) -> List[Dict[str, Any]]:
+    """What a recorded crisis turn said besides the crisis reply the person already has."""
+    return [m for m in output.messages if (m.get("custom") or {}).get("topic") != "crisis"]
 
 
 def record_crisis_turn(
@@ -206,6 +232,22 @@ def record_crisis_turn(
     _pending.add(task)
     task.add_done_callback(_pending.discard)
     return task
+
+
+def _push_answers_when_ready(
+    recording: asyncio.Task, output: CollectingOutputChannel, push: Callable[[List[Dict[str, Any]]], Awaitable[None]]
+) -> None:
+    """Sends the answer to the question once the recorded turn has it (within the deadline)."""
+
+    async def push_later() -> None:
+        done, _ = await asyncio.wait({recording}, timeout=turn_deadline_seconds())
+        answers = answers_after_crisis(output) if done else []
+        if answers:
+            await push(answers)
+
+    task = asyncio.get_running_loop().create_task(push_later())
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
 
 
 def pending_records() -> int:
@@ -390,18 +432,26 @@ async def respond(
     if screening.tier == "crisis":
         reply = crisis_reply(sender, region, screening.assessment.kind)
         stored = text if len(text) <= _max_message_chars() else screening.excerpt
+        asks = bool(question_sentences(stored))
+        recording_output = WholeMessageOutputChannel() if asks else DiscardingOutput()
         # The record takes its place in the conversation's queue now, before a slow send
         # (Telegram retries) could let a later message of the same person go first.
-        record_crisis_turn(
+        recording = record_crisis_turn(
             on_new_message,
             UserMessage(
-                stored, DiscardingOutput(), sender, input_channel=input_channel,
+                stored, recording_output, sender, input_channel=input_channel,
                 metadata={**(metadata or {}), "region": region},
-                parse_data=crisis_parse_data(stored, screening, region),
+                parse_data=None if asks else crisis_parse_data(stored, screening, region),
             ),
         )
         if fast_reply is not None:
             await fast_reply(reply)
+            if asks and recording is not None:
+                _push_answers_when_ready(recording, recording_output, fast_reply)
+        elif asks and recording is not None:
+            await asyncio.wait({recording}, timeout=QUESTION_WAIT_SECONDS)
+            if recording.done():
+                reply = reply + answers_after_crisis(recording_output)
         logger.info(
             "crisis fast path rule=%s kind=%s region=%s windows=%d complete=%s",
             screening.assessment.source, screening.assessment.kind, region, screening.windows, screening.complete,

@@ -47,6 +47,10 @@ class Assessment:
         return self.tier != "none"
 
 
+#: The verdict on a message that needs nothing.
+NONE = Assessment("none")
+
+
 @lru_cache(maxsize=1)
 def shared_risk_model() -> RiskModel:
     """The one risk model of this process (``models/risk-model`` or ``RISK_MODEL_DIR``).
