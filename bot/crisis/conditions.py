@@ -217,7 +217,41 @@ def topic_only(ctx: Ctx, m: Match) -> bool:
         # question; "my friend is talking about suicide" (the friend talks) is a warning sign.
         for k in range(m.start - 1, max(0, m.start - 10) - 1, -1):
             if ctx.lem[k] in w["talk_verbs"] or ctx.low[k] in w["talk_verbs"]:
-                return subject(ctx, Match(k, k + 1, w)) in ("self", "you", "none")
+                return subject(ctx, Match(k + 1, k + 2, w)) in ("self", "you", "none")
+    return False
+
+
+#: A calendar year after "in", "since" or "back in" ("in 2018"): a past time, in any language.
+_YEAR = re.compile(r"(?<!\S)(?:in|since|en|desde) (?:19[5-9]\d|20[0-3]\d)(?!\S)")
+
+
+def past_only(ctx: Ctx, m: Match) -> bool:
+    """True when the phrase is told as the past and the speaker says their present is fine.
+
+    Past: a marker ("years ago", "used to", "when I was 15", "in 2018") in the phrase's
+    sentence, no turn to the present ("but", "now", "still") between it and the phrase.
+    Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
+    names no one else, not undone ("was fine", "fine, but"), and no sign the risk is back.
+    """
+    w = m.words
+    s, e = ctx.sent_bounds(m.start)
+    sent = " ".join(ctx.low[s:e])
+    marks = [s + sent[: f.start()].count(" ") for rx in (w["past_markers"].regex, _YEAR) for f in rx.finditer(sent)]
+    turns = [any(t in w["present_turn"] for t in ctx.low[min(k, m.end) : max(k, m.start)]) for k in marks]
+    if ctx.message_has(w["risk_returns"]) or all(turns):  # no marker, or "years ago ... but now"
+        return False
+    for f in w["present_fine"].regex.finditer(ctx.joined):
+        k = j = ctx.joined[: f.start()].count(" ")
+        s, e = ctx.sent_bounds(k)
+        while j > s and ctx.low[j - 1] not in w["clause_boundary"]:
+            j -= 1  # the statement's clause names no one else ("the kids are doing okay")
+        others = any(ctx.low[i] in w["third_person"] or (ctx.low[i] in w["relational"] and (
+            ctx.low[i - 1] in w["self_possessive"] or ctx.low[i - 1] in w["other_possessive"])) for i in range(j, k))
+        before, after = ctx.low[max(s, k - 2) : k], ctx.low[k + len(f.group().split()) : e] + [""]
+        nxt = next(i for i, t in enumerate(after) if t in w["clause_boundary"] or not t)  # where its clause ends
+        if not others and not any(t in w["negation_cues"] or t in w["fine_undone"] for t in before) and not any(
+                t.isalpha() and t in w["clause_boundary"] for t in after[nxt : nxt + 2]):  # fmt: skip
+            return True
     return False
 
 
@@ -410,6 +444,14 @@ CONDITIONS: Dict[str, Condition] = {
         "choice",
         ("minor", "adult", "not_adult"),
     ),
+    "not_past_only": Condition(
+        "The phrase is not told only as the past: it fires unless its sentence marks it as past ('years ago', 'used "
+        "to', 'when I was 15', 'in my teens', 'in 2018'; no 'but', 'now' or 'still' in between) AND the message says "
+        "plainly that the present is fine ('not anymore', 'haven't since', 'I'm safe', 'doing well now', 'years "
+        "clean') AND nothing says it is back ('again', 'lately', 'relapsed'). A past attempt with present distress "
+        "still fires.",
+        lambda ctx, m, p: not past_only(ctx, m),
+    ),
     "quantity_at_least": Condition(
         "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a quantity word "
         "('all', 'whole bottle', 'handful').",
@@ -429,4 +471,5 @@ CONDITION_WORDS = (
     "negation_neutralisers", "negation_keeps_risk", "negation_answers", "negation_answer_exceptions",
     "topic_after", "topic_service", "topic_work", "topic_before", "talk_verbs", "quantity", "units",
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
+    "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone",
 )  # fmt: skip
