@@ -314,9 +314,11 @@ def _quantity(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
     sent = " ".join(ctx.low[s:e])
     if m.words["quantity"].has(sent):
         return True
+    age = m.words.age.search(ctx.text) if m.words.age else None  # "I'm 17" is an age, not a count
+    ages = {g for g in age.groups() if g} if age else set()
     for j in range(s, e):
         tok = ctx.low[j]
-        if tok.isdigit() and p["n"] <= int(tok) < 10_000:
+        if tok.isdigit() and p["n"] <= int(tok) < 10_000 and tok not in ages:
             nxt = ctx.low[j + 1] if j + 1 < ctx.n else ""
             if nxt not in m.words["units"]:
                 return True
