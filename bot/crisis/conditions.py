@@ -197,7 +197,8 @@ def negation(ctx: Ctx, m: Match) -> str | None:
         return "negated"
     tail = " ".join(ctx.after(m.end, 6))
     found = w["negation_answers"].regex.search(tail) if w["negation_answers"].regex else None
-    if found and not any(t in w["negation_answer_exceptions"] for t in tail[found.end() :].split()[:1]):
+    rest = " ".join(ctx.after(m.end, 8))[found.end() :].split()[:1] if found else []  # the word after the answer
+    if found and not any(t in w["negation_answer_exceptions"] for t in rest):
         return "negated"
     return None
 
@@ -238,7 +239,7 @@ def past_only(ctx: Ctx, m: Match) -> bool:
     Past: a marker ("years ago", "used to", "when I was 15", "in 2018") in the phrase's
     sentence, no turn to the present ("but", "now", "still") between it and the phrase.
     Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
-    names no one else, not undone ("was fine", "fine, but"), and no sign the risk is back.
+    names no one else, not undone ("was fine", "fine, but", "fine, I just"), and no sign the risk is back.
     """
     w = m.words
     s, e = ctx.sent_bounds(m.start)
@@ -256,8 +257,9 @@ def past_only(ctx: Ctx, m: Match) -> bool:
             ctx.low[i - 1] in w["self_possessive"] or ctx.low[i - 1] in w["other_possessive"])) for i in range(j, k))
         before, after = ctx.low[max(s, k - 2) : k], ctx.low[k + len(f.group().split()) : e] + [""]
         nxt = next(i for i, t in enumerate(after) if t in w["clause_boundary"] or not t)  # where its clause ends
-        if not others and not any(t in w["negation_cues"] or t in w["fine_undone"] for t in before) and not any(
-                t.isalpha() and t in w["clause_boundary"] for t in after[nxt : nxt + 2]):  # fmt: skip
+        undone = [t for t in before if t in w["negation_cues"] or t in w["fine_undone"]] + [
+            t for t in after[nxt : nxt + 3] if t in w["fine_undone"] or (t.isalpha() and t in w["clause_boundary"])]
+        if not others and not undone:
             return True
     return False
 
