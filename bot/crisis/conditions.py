@@ -215,11 +215,12 @@ def topic_only(ctx: Ctx, m: Match) -> bool:
         return True
     s, e = ctx.sent_bounds(m.start)
     toks, head = ctx.low[s:e], " ".join(ctx.low[s : m.start])
-    if toks[0] in w["question_openers"] and any(t in w["question_people"] for t in toks) and not any(
+    role = any(t in w["question_people"] for t in toks) and not ctx.message_has(w["first_person"])
+    if toks[0] in w["question_openers"] and (role or ctx.message_has(w["asking_purpose"])) and not any(
             t in w["first_person"] or t in w["impersonal_you"] or t in w["named_people"] for t in toks):  # fmt: skip
-        return True  # a general question: "what are the signs that someone is suicidal?"
+        return True  # a general question: "why do survivors of assault not report?"
     if w["reported_question"].has(head) and ctx.message_has(w["routine_question"]):
-        return True  # "my doctor asked if I ever self-harmed, a routine intake question"
+        return not ctx.message_has(w["answer_yes"])  # "my doctor asked if I ever self-harmed, a routine question"
     if m.kind == "other_person" and ctx.before(m.start, 1) == ["about"]:
         # "how do I talk to my teen about self-harm" (the speaker talks) is a parenting
         # question; "my friend is talking about suicide" (the friend talks) is a warning sign.
@@ -445,9 +446,11 @@ CONDITIONS: Dict[str, Condition] = {
     ),
     "not_topic_question": Condition(
         "The words are not a topic of study, work or a question about the topic itself ('suicide prevention', 'what "
-        "are suicide rates', 'I volunteer at a suicide hotline'), not a general question about unnamed people (opens "
-        "with a question word, names someone, a client, survivors ..., and no I, you, he, she, my), and not a question "
-        "the speaker reports being asked as routine ('my doctor asked if I ever self-harmed, a standard question').",
+        "are suicide rates', 'I volunteer at a suicide hotline'), not a general question (opens with a question word, "
+        "no I, you, he, she or my in it, and either names a role such as clients or survivors in a message without I, "
+        "or the message gives a reason for asking such as 'I want to be prepared as a teacher'), and not a question "
+        "the speaker reports being asked as routine ('my doctor asked if I ever self-harmed, a standard question') "
+        "unless they say they answered yes.",
         lambda ctx, m, p: not topic_only(ctx, m),
     ),
     "speaker_age": Condition(
@@ -483,7 +486,7 @@ CONDITION_WORDS = (
     "impersonal_you", "generic_people", "my_self_nouns", "first_person", "negation_cues", "negation_not_before",
     "negation_neutralisers", "negation_keeps_risk", "negation_answers", "negation_answer_exceptions",
     "topic_after", "topic_service", "topic_work", "topic_before", "question_openers", "question_people", "named_people",
-    "reported_question", "routine_question", "talk_verbs", "quantity", "units",
+    "reported_question", "routine_question", "asking_purpose", "answer_yes", "talk_verbs", "quantity", "units",
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone",
 )  # fmt: skip
