@@ -237,15 +237,16 @@ _YEAR = re.compile(r"(?<!\S)(?:in|since|en|desde) (?:19[5-9]\d|20[0-3]\d)(?!\S)"
 def past_only(ctx: Ctx, m: Match) -> bool:
     """True when the phrase is told as the past and the speaker says their present is fine.
 
-    Past: a marker ("years ago", "used to", "when I was 15", "in 2018") in the phrase's
-    sentence, no turn to the present ("but", "now", "still") between it and the phrase.
+    Past: a marker ("years ago", "used to", "when I was 15", "in 2018"; "last year" only for
+    someone else) in the phrase's sentence, no turn to the present ("but", "now") in between.
     Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
     names no one else, not undone ("was fine", "fine, but", "fine, I just"), and no sign the risk is back.
     """
     w = m.words
     s, e = ctx.sent_bounds(m.start)
     sent = " ".join(ctx.low[s:e])
-    marks = [s + sent[: f.start()].count(" ") for rx in (w["past_markers"].regex, _YEAR) for f in rx.finditer(sent)]
+    rxs = (w["past_markers"].regex, _YEAR) + ((w["past_for_others"].regex,) if m.kind == "other_person" else ())
+    marks = [s + sent[: f.start()].count(" ") for rx in rxs for f in rx.finditer(sent)]
     turns = [any(t in w["present_turn"] for t in ctx.low[min(k, m.end) : max(k, m.start)]) for k in marks]
     if ctx.message_has(w["risk_returns"]) or all(turns):  # no marker, or "years ago ... but now"
         return False
@@ -462,7 +463,8 @@ CONDITIONS: Dict[str, Condition] = {
     ),
     "not_past_only": Condition(
         "The phrase is not told only as the past: it fires unless its sentence marks it as past ('years ago', 'used "
-        "to', 'when I was 15', 'in my teens', 'in 2018'; no 'but', 'now' or 'still' in between) AND the message says "
+        "to', 'when I was 15', 'in my teens', 'in 2018'; 'last year' only about someone else; no 'but', 'now' or "
+        "'still' in between) AND the message says "
         "plainly that the present is fine ('not anymore', 'haven't since', 'I'm safe', 'doing well now', 'years "
         "clean') AND nothing says it is back ('again', 'lately', 'relapsed'). A past attempt with present distress "
         "still fires.",
@@ -488,5 +490,5 @@ CONDITION_WORDS = (
     "topic_after", "topic_service", "topic_work", "topic_before", "question_openers", "question_people", "named_people",
     "reported_question", "routine_question", "asking_purpose", "answer_yes", "talk_verbs", "quantity", "units",
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
-    "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone",
+    "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
 )  # fmt: skip
