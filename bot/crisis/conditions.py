@@ -226,12 +226,12 @@ def topic_only(ctx: Ctx, m: Match) -> bool:
         # question; "my friend is talking about suicide" (the friend talks) is a warning sign.
         for k in range(m.start - 1, max(0, m.start - 10) - 1, -1):
             if ctx.lem[k] in w["talk_verbs"] or ctx.low[k] in w["talk_verbs"]:
-                return subject(ctx, Match(k + 1, k + 2, w)) in ("self", "you", "none")
+                return subject(ctx, Match(k, k + 1, w)) in ("self", "you", "none")
     return False
 
 
 #: A calendar year after "in", "since" or "back in" ("in 2018"): a past time, in any language.
-_YEAR = re.compile(r"(?<!\S)(?:in|since|en|desde) (?:19[5-9]\d|20[0-3]\d)(?!\S)")
+_YEAR = re.compile(r"(?<!\S)(?:in|since|en|desde) (?:19[5-9]\d|20[0-2]\d)(?!\S)")
 
 
 def past_only(ctx: Ctx, m: Match) -> bool:
@@ -240,7 +240,7 @@ def past_only(ctx: Ctx, m: Match) -> bool:
     Past: a marker ("years ago", "used to", "when I was 15", "in 2018"; "last year" only for
     someone else) in the phrase's sentence, no turn to the present ("but", "now") in between.
     Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
-    names no one else, not undone ("was fine", "fine, but", "fine, I just"), and no sign the risk is back.
+    names no one else, not undone ("was fine", "fine, but", "fine, I just"); no sign it is back.
     """
     w = m.words
     s, e = ctx.sent_bounds(m.start)
@@ -464,10 +464,10 @@ CONDITIONS: Dict[str, Condition] = {
     "not_past_only": Condition(
         "The phrase is not told only as the past: it fires unless its sentence marks it as past ('years ago', 'used "
         "to', 'when I was 15', 'in my teens', 'in 2018'; 'last year' only about someone else; no 'but', 'now' or "
-        "'still' in between) AND the message says "
-        "plainly that the present is fine ('not anymore', 'haven't since', 'I'm safe', 'doing well now', 'years "
-        "clean') AND nothing says it is back ('again', 'lately', 'relapsed'). A past attempt with present distress "
-        "still fires.",
+        "'still' in between) AND the speaker says plainly that their present is fine ('not anymore', 'haven't since', "
+        "'I'm safe', 'doing well now', 'years clean'; not 'I was fine', 'fine, but', 'fine, I just', not about someone "
+        "else) AND nothing says it is back ('again', 'lately', 'relapsed', 'fresh cuts'). A past attempt with present "
+        "distress still fires.",
         lambda ctx, m, p: not past_only(ctx, m),
     ),
     "quantity_at_least": Condition(
