@@ -197,7 +197,8 @@ def negation(ctx: Ctx, m: Match) -> str | None:
         return "negated"
     tail = " ".join(ctx.after(m.end, 6))
     found = w["negation_answers"].regex.search(tail) if w["negation_answers"].regex else None
-    if found and not any(t in w["negation_answer_exceptions"] for t in tail[found.end() :].split()[:1]):
+    rest = " ".join(ctx.after(m.end, 8))[found.end() :].split()[:1] if found else []  # the word after the answer
+    if found and not any(t in w["negation_answer_exceptions"] for t in rest):
         return "negated"
     return None
 
@@ -212,12 +213,56 @@ def topic_only(ctx: Ctx, m: Match) -> bool:
         return True
     if any(t in w["topic_before"] for t in ctx.before(m.start, 3)):
         return True
+    s, e = ctx.sent_bounds(m.start)
+    toks, head = ctx.low[s:e], " ".join(ctx.low[s : m.start])
+    role = any(t in w["question_people"] for t in toks) and not ctx.message_has(w["first_person"])
+    if toks[0] in w["question_openers"] and (role or ctx.message_has(w["asking_purpose"])) and not any(
+            t in w["first_person"] or t in w["impersonal_you"] or t in w["named_people"] for t in toks):  # fmt: skip
+        return True  # a general question: "why do survivors of assault not report?"
+    if w["reported_question"].has(head) and ctx.message_has(w["routine_question"]):
+        return not ctx.message_has(w["answer_yes"])  # "my doctor asked if I ever self-harmed, a routine question"
     if m.kind == "other_person" and ctx.before(m.start, 1) == ["about"]:
         # "how do I talk to my teen about self-harm" (the speaker talks) is a parenting
         # question; "my friend is talking about suicide" (the friend talks) is a warning sign.
         for k in range(m.start - 1, max(0, m.start - 10) - 1, -1):
             if ctx.lem[k] in w["talk_verbs"] or ctx.low[k] in w["talk_verbs"]:
                 return subject(ctx, Match(k, k + 1, w)) in ("self", "you", "none")
+    return False
+
+
+#: A calendar year after "in", "since" or "back in" ("in 2018"): a past time, in any language.
+_YEAR = re.compile(r"(?<!\S)(?:in|since|en|desde) (?:19[5-9]\d|20[0-2]\d)(?!\S)")
+
+
+def past_only(ctx: Ctx, m: Match) -> bool:
+    """True when the phrase is told as the past and the speaker says their present is fine.
+
+    Past: a marker ("years ago", "used to", "when I was 15", "in 2018"; "last year" only for
+    someone else) in the phrase's sentence, no turn to the present ("but", "now") in between.
+    Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
+    names no one else, not undone ("was fine", "fine, but", "fine, I just"); no sign it is back.
+    """
+    w = m.words
+    s, e = ctx.sent_bounds(m.start)
+    sent = " ".join(ctx.low[s:e])
+    rxs = (w["past_markers"].regex, _YEAR) + ((w["past_for_others"].regex,) if m.kind == "other_person" else ())
+    marks = [s + sent[: f.start()].count(" ") for rx in rxs for f in rx.finditer(sent)]
+    turns = [any(t in w["present_turn"] for t in ctx.low[min(k, m.end) : max(k, m.start)]) for k in marks]
+    if ctx.message_has(w["risk_returns"]) or all(turns):  # no marker, or "years ago ... but now"
+        return False
+    for f in w["present_fine"].regex.finditer(ctx.joined):
+        k = j = ctx.joined[: f.start()].count(" ")
+        s, e = ctx.sent_bounds(k)
+        while j > s and ctx.low[j - 1] not in w["clause_boundary"]:
+            j -= 1  # the statement's clause names no one else ("the kids are doing okay")
+        others = any(ctx.low[i] in w["third_person"] or (ctx.low[i] in w["relational"] and (
+            ctx.low[i - 1] in w["self_possessive"] or ctx.low[i - 1] in w["other_possessive"])) for i in range(j, k))
+        before, after = ctx.low[max(s, k - 2) : k], ctx.low[k + len(f.group().split()) : e] + [""]
+        nxt = next(i for i, t in enumerate(after) if t in w["clause_boundary"] or not t)  # where its clause ends
+        undone = [t for t in before if t in w["negation_cues"] or t in w["fine_undone"]] + [
+            t for t in after[nxt : nxt + 3] if t in w["fine_undone"] or (t.isalpha() and t in w["clause_boundary"])]
+        if not others and not undone:
+            return True
     return False
 
 
@@ -273,9 +318,11 @@ def _quantity(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
     sent = " ".join(ctx.low[s:e])
     if m.words["quantity"].has(sent):
         return True
+    age = m.words.age.search(ctx.text) if m.words.age else None  # "I'm 17" is an age, not a count
+    ages = {g for g in age.groups() if g} if age else set()
     for j in range(s, e):
         tok = ctx.low[j]
-        if tok.isdigit() and p["n"] <= int(tok) < 10_000:
+        if tok.isdigit() and p["n"] <= int(tok) < 10_000 and tok not in ages:
             nxt = ctx.low[j + 1] if j + 1 < ctx.n else ""
             if nxt not in m.words["units"]:
                 return True
@@ -400,7 +447,11 @@ CONDITIONS: Dict[str, Condition] = {
     ),
     "not_topic_question": Condition(
         "The words are not a topic of study, work or a question about the topic itself ('suicide prevention', 'what "
-        "are suicide rates', 'I volunteer at a suicide hotline').",
+        "are suicide rates', 'I volunteer at a suicide hotline'), not a general question (opens with a question word, "
+        "no I, you, he, she or my in it, and either names a role such as clients or survivors in a message without I, "
+        "or the message gives a reason for asking such as 'I want to be prepared as a teacher'), and not a question "
+        "the speaker reports being asked as routine ('my doctor asked if I ever self-harmed, a standard question') "
+        "unless they say they answered yes.",
         lambda ctx, m, p: not topic_only(ctx, m),
     ),
     "speaker_age": Condition(
@@ -409,6 +460,15 @@ CONDITIONS: Dict[str, Condition] = {
         lambda ctx, m, p: speaker_age(ctx, m.words)[0 if p == "minor" else 1] == (p != "not_adult"),
         "choice",
         ("minor", "adult", "not_adult"),
+    ),
+    "not_past_only": Condition(
+        "The phrase is not told only as the past: it fires unless its sentence marks it as past ('years ago', 'used "
+        "to', 'when I was 15', 'in my teens', 'in 2018'; 'last year' only about someone else; no 'but', 'now' or "
+        "'still' in between) AND the speaker says plainly that their present is fine ('not anymore', 'haven't since', "
+        "'I'm safe', 'doing well now', 'years clean'; not 'I was fine', 'fine, but', 'fine, I just', not about someone "
+        "else) AND nothing says it is back ('again', 'lately', 'relapsed', 'fresh cuts'). A past attempt with present "
+        "distress still fires.",
+        lambda ctx, m, p: not past_only(ctx, m),
     ),
     "quantity_at_least": Condition(
         "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a quantity word "
@@ -427,6 +487,8 @@ CONDITION_WORDS = (
     "clause_tail", "clause_boundary", "self_subject", "self_possessive", "other_possessive", "relational",
     "impersonal_you", "generic_people", "my_self_nouns", "first_person", "negation_cues", "negation_not_before",
     "negation_neutralisers", "negation_keeps_risk", "negation_answers", "negation_answer_exceptions",
-    "topic_after", "topic_service", "topic_work", "topic_before", "talk_verbs", "quantity", "units",
+    "topic_after", "topic_service", "topic_work", "topic_before", "question_openers", "question_people", "named_people",
+    "reported_question", "routine_question", "asking_purpose", "answer_yes", "talk_verbs", "quantity", "units",
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
+    "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
 )  # fmt: skip
