@@ -1,5 +1,6 @@
-"""What to do with a parsed message: answer, ask "did you mean…", answer two questions, or say
-it is out of scope. Pure functions over Rasa's parse data, no Rasa imports.
+"""What to do with a parsed message: answer, ask, answer two questions, or say out of scope.
+
+Pure functions over Rasa's parse data, no Rasa imports.
 
 The action server runs this on every message the rules send to ``action_answer_topic``, and
 ``evaluation.nlu`` runs the same function on the same parse data, so the figures in
@@ -35,9 +36,9 @@ CRISIS_INTENTS = frozenset({"crisis", "crisis_check_in"})
 class Thresholds:
     """The confidence band; see the module docstring and docs/nlu-generalisation.md."""
 
-    floor: float = 0.25
+    floor: float = 0.2
     answer_min: float = 0.5
-    margin: float = 0.15
+    margin: float = 0.1
     candidate_min: float = 0.08
     compound_min: float = 0.45
     max_candidates: int = 3
