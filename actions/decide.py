@@ -95,7 +95,11 @@ def decide(parse: Mapping[str, Any], t: Thresholds = DEFAULT) -> Decision:
     compound = _compound(parse, t)
     if len(compound) == 2:
         return Decision("compound", compound)
-    ranking = _entries(parse.get("intent_ranking")) or _entries([parse.get("intent") or {}])
+    ranking = _entries(parse.get("intent_ranking"))
+    if not ranking and intent is not None:
+        # An intent set without a ranking or a confidence (a story, a test, an injected
+        # event) is taken as given.
+        ranking = [(intent, float((parse.get("intent") or {}).get("confidence", 1.0) or 0.0))]
     if not ranking:
         return Decision("out_of_scope")
     name, conf = ranking[0]

@@ -58,7 +58,7 @@ class Tally:
     out_of_scope: int = 0
     crisis: int = 0
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         for name in ("n", "strict", "reach", "clarify", "wrong", "out_of_scope", "crisis"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
