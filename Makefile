@@ -18,7 +18,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install train run shell test soak lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate
+.PHONY: help install train run shell test soak lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate review
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -98,6 +98,9 @@ readme: install  ## Refresh the README's topic list from actions/knowledge.yml
 	$(PY) -m scripts.readme_topics
 
 DAYS ?= 30
+review: install  ## Messages of the last REVIEW_DAYS days (default 7) that ended unsure, grouped by nearest topic -> var/review/ (not in redact mode)
+	$(PY) -m evaluation.review --days $(or $(REVIEW_DAYS),7)
+
 purge: install  ## Delete conversations older than DAYS days (default 30) from the tracker store
 	$(PY) -m bot.storage.purge --days $(DAYS)
 

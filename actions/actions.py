@@ -13,13 +13,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import (
+    OUT_OF_SCOPE_TOPIC,
     Answer,
     answer_for_followup,
     answer_for_intent,
     answer_for_more,
     remembers,
     render,
+    render_clarify,
 )
+from actions.decide import decide
 from actions.knowledge import CONVERSATIONAL_TOPICS, load_knowledge
 
 
@@ -45,7 +48,12 @@ def _send(dispatcher: CollectingDispatcher, answer: Answer) -> List[EventType]:
 
 
 class ActionAnswerTopic(Action):
-    """Answers a question with the curated entry for its intent."""
+    """Answers a question with the curated entry for its intent, or asks which one was meant.
+
+    ``actions.decide`` chooses: one answer when the classifier is sure, two answers (each
+    with its own ``custom.topic``) when the message asks two topics, "Did you mean…" with
+    the likely topics as buttons in the middle band, out of scope below the floor.
+    """
 
     def name(self) -> str:
         return "action_answer_topic"
@@ -53,8 +61,24 @@ class ActionAnswerTopic(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return _send(dispatcher, answer_for_intent(load_knowledge(), intent, _latest_entities(tracker)))
+        kb = load_knowledge()
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        entities = _latest_entities(tracker)
+        decision = decide(message)
+        if decision.kind == "clarify":
+            dispatcher.utter_message(**render_clarify(kb, list(decision.candidates)))
+            return []
+        if decision.kind == "out_of_scope":
+            return _send(dispatcher, Answer(topic=kb.topic(OUT_OF_SCOPE_TOPIC)))
+        if decision.kind == "compound":
+            events: List[EventType] = []
+            for topic in decision.topics:
+                events = _send(dispatcher, answer_for_intent(kb, topic, {})) or events
+            return events
+        if decision.kind == "answer":
+            intent = decision.topics[0]
+        return _send(dispatcher, answer_for_intent(kb, intent, entities))
 
 
 class ActionAnswerFollowup(Action):

@@ -138,6 +138,20 @@ def answer_for_more(
     return Answer(topic=topic, variant=topic.variants.get(last_variant or ""), detailed=True)
 
 
+#: The "Did you mean…" reply: a fixed sentence, then one button per likely topic.
+CLARIFY_TEXT = "I am not sure which of these you mean. Did you mean:"
+CLARIFY_TOPIC = "clarify"
+
+
+def render_clarify(kb: KnowledgeBase, candidates: List[str]) -> Reply:
+    """The "Did you mean…" reply: the likely topics as buttons; a press answers that topic."""
+    return {
+        "text": CLARIFY_TEXT,
+        "buttons": [{"title": kb.topic(c).title, "payload": topic_payload(c)} for c in candidates],
+        "json_message": {"topic": CLARIFY_TOPIC, "candidates": list(candidates)},
+    }
+
+
 def remembers(answer: Answer) -> bool:
     """Whether an answer becomes the topic that later follow-ups refer to."""
     return answer.topic.id in KNOWLEDGE_TOPICS

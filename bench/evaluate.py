@@ -8,6 +8,10 @@ Writes ``docs/evaluation.md`` with three parts, each from the project's own test
   guard and fallback included, exactly as the served bot parses it;
 * stories: ``rasa test core`` on ``tests/test_stories.yml``, once with the stories'
   intent labels (the dialogue alone) and once ``--e2e`` (the user text goes through NLU);
+* replies (issue 14): what people get, an answer, a "Did you mean" choice, two answers or out
+  of scope (``evaluation.nlu``): strict accuracy, reach, clarify and wrong-answer rates,
+  in-domain and out-of-domain, for the held-out set, the first-contact batches and the
+  eval-real questions (counts only; skipped with a note when the folder is absent);
 * crisis: the crisis layer's figures per set and tier (``python -m evaluation.crisis``) and the
   same corpus through the whole trained pipeline.
 
@@ -198,6 +202,29 @@ def failed_stories(path: Path) -> List[Dict[str, Any]]:
     return stories
 
 
+def reply_tables(agent: Any) -> Tuple[List[str], List[str]]:
+    """The reply figures per set (``evaluation.nlu``): held-out set, first-contact batches, eval-real."""
+    from actions.decide import decide
+    from evaluation import nlu
+
+    notes: List[str] = []
+    scores = [nlu.run_set(agent, "tests/nlu_test_data.yml", nlu.test_set_rows(), decide)]
+    for path in sorted(nlu.FIRST_CONTACT.glob("*.tsv")):
+        scores.append(nlu.run_set(agent, f"first contact {path.stem} (held out)", nlu.read_batch(path), decide))
+    real = nlu.eval_real_rows()
+    if real is None:
+        notes.append("eval-real sets skipped: no folder at ../shared/eval-real or $EVAL_REAL_DIR")
+    for name, rows in real or []:
+        scores.append(nlu.run_set(agent, f"eval-real {name}", rows, decide))
+    if real:
+        combined = nlu.SetScore("eval-real topics (both files)")
+        for s in scores[-len(real):]:
+            if s.name.endswith(("counselchat_therapy_process.tsv", "mhfaq_topics.tsv")):
+                combined.in_domain.add(s.in_domain)
+        scores.append(combined)
+    return nlu.table(scores), notes
+
+
 def crisis_layer_tables() -> Tuple[List[str], List[str], Dict[str, float]]:
     """The crisis layer per set and tier (``make evaluate-crisis``), its notes, and its timing."""
     from evaluation import crisis
@@ -224,6 +251,7 @@ def render(
     pipeline_crisis: Dict[str, Any],
     layer: Tuple[List[str], List[str], Dict[str, float]],
     pictures: Dict[str, str],
+    replies: Tuple[List[str], List[str]] | None = None,
 ) -> str:
     """The Markdown evaluation report."""
     wrong = [p for p in predictions if p[1] != p[2]]
@@ -271,6 +299,26 @@ def render(
         lines.append("")
     else:
         lines += ["None.", ""]
+
+    if replies is not None:
+        table, notes = replies
+        lines += [
+            "## Replies: what people get (issue 14)", "",
+            "Each message through the whole pipeline, then `actions.decide` (the action server's reply "
+            "rule): an answer when the best topic is sure and clearly ahead, \"Did you mean…\" with 2-3 "
+            "topic buttons in the middle band, two answers for two questions, out of scope with topic "
+            "buttons below the floor. **strict** = the right topic answered (both for a compound; out of "
+            "scope for out-of-domain); **reach** = answered or offered as a button in the same reply; "
+            "**wrong answer** = a topic answered that was not asked (out-of-domain: any knowledge answer, "
+            "an answer that does not fit). In-domain = a topic (conversational intents included for the "
+            "test set) or a compound; out-of-domain = `out_of_scope_mh` and `out_of_scope`. eval-real: "
+            "rows labelled `none` left out, counts only. First-contact figures (before a batch could "
+            "influence anything) are in [nlu-generalisation.md](nlu-generalisation.md).",
+            "", *table, "", *[f"{note}." for note in notes], "",
+            "Targets (issue 14): eval-real strict ≥ 0.80, reach ≥ 0.95, wrong topic ≤ 5 %; "
+            "`mhfaq_other.tsv` knowledge answers that do not fit ≤ 10 %; test set strict ≥ 0.95. "
+            "See the table: they are not met where the figures say so.", "",
+        ]
 
     lines += ["## Stories", ""]
     lines += [
@@ -372,6 +420,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     intents = intent_report(predictions)
     pictures = {"intents": "evaluation-intents.png"}
     plot_confusion(predictions, docs / pictures["intents"])
+    print(">> replies (evaluation.nlu)", flush=True)
+    replies = reply_tables(agent)
     print(">> crisis corpus through the pipeline", flush=True)
     pipeline_crisis = crisis_through_pipeline(agent)
     print(">> stories (rasa test core, twice)", flush=True)
@@ -387,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     layer = crisis_layer_tables()
 
     shown_model = str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
-    report = render(shown_model, predictions, intents, stories, pipeline_crisis, layer, pictures)
+    report = render(shown_model, predictions, intents, stories, pipeline_crisis, layer, pictures, replies)
     (docs / "evaluation.md").write_text(report, encoding="utf-8")
     print(f">> wrote {docs / 'evaluation.md'}: intent accuracy {intents['accuracy']:.3f}", flush=True)
     return 0

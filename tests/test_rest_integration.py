@@ -76,3 +76,32 @@ def test_both_processes_stop_together(sig: int) -> None:
     stop_bot(bot, sig)
     left = subprocess.run(["pgrep", "-g", str(bot.process.pid)], capture_output=True, text=True).stdout.split()
     assert left == []
+
+
+# --- issue 14: a choice when unsure, two answers for two questions --------------------
+
+
+def test_an_unsure_question_gets_did_you_mean_buttons_and_a_press_answers(
+    served_bot: ServedBot, kb: KnowledgeBase
+) -> None:
+    sender = client(served_bot)
+    reply = sender.say("sessions")
+    assert len(reply) == 1
+    custom = reply[0]["custom"]
+    assert custom["topic"] == "clarify"
+    assert 2 <= len(custom["candidates"]) <= 3
+    assert [b["payload"] for b in reply[0]["buttons"]] == [f"/{c}" for c in custom["candidates"]]
+    pressed = sender.say(reply[0]["buttons"][1]["payload"])
+    assert pressed[0]["custom"]["topic"] == custom["candidates"][1]
+    assert pressed[0]["text"] == kb.topic(custom["candidates"][1]).short
+
+
+def test_two_questions_in_one_message_get_two_answers(served_bot: ServedBot, kb: KnowledgeBase) -> None:
+    reply = client(served_bot).say("How long is a therapy session and how much does it cost?")
+    assert topics_of(reply) == ["session_length", "cost"]
+    assert [m["text"] for m in reply] == [kb.topic("session_length").short, kb.topic("cost").short]
+
+
+def test_a_question_about_a_condition_gets_no_topic_answer(served_bot: ServedBot) -> None:
+    reply = client(served_bot).say("what is borderline personality disorder")
+    assert topics_of(reply)[0] in ("out_of_scope", "clarify")

@@ -427,3 +427,24 @@ def test_the_socketio_health_route_answers(widget_bot: ServedBot) -> None:
 
     asyncio.run(scenario())
 
+
+
+def test_widget_gets_did_you_mean_buttons_and_both_answers(widget_bot: ServedBot, kb: KnowledgeBase) -> None:
+    """Issue 14 through the widget's socket: a choice when unsure, two answers for two questions."""
+
+    async def scenario() -> None:
+        session = new_session_id()
+        visitor = Visitor(widget_bot.base_url)
+        assert await visitor.connect(session) == session
+        await visitor.say("sessions", session)
+        choice = await visitor.reply_with_topic("clarify")
+        assert [b["payload"] for b in choice["buttons"]] == [f"/{c}" for c in choice["custom"]["candidates"]]
+        await visitor.say(choice["buttons"][0]["payload"], session)
+        pressed = await visitor.reply_with_topic(choice["custom"]["candidates"][0])
+        assert pressed["text"] == kb.topic(choice["custom"]["candidates"][0]).short
+        await visitor.say("How long is a therapy session and how much does it cost?", session)
+        assert (await visitor.reply_with_topic("session_length"))["text"] == kb.topic("session_length").short
+        assert (await visitor.reply_with_topic("cost"))["text"] == kb.topic("cost").short
+        await visitor.close()
+
+    asyncio.run(scenario())

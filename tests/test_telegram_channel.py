@@ -131,6 +131,26 @@ def tg(telegram: TelegramHarness) -> Iterator[TelegramHarness]:
 # --- end to end -------------------------------------------------------------------
 
 
+def test_unsure_question_gets_did_you_mean_buttons(tg: TelegramHarness, kb: KnowledgeBase) -> None:
+    chat = new_chat()
+    first = tg.say(chat, "sessions")[0].params
+    keyboard = first["reply_markup"]["inline_keyboard"]
+    assert 2 <= len(keyboard) <= 3
+    assert first["text"].startswith("I am not sure which of these you mean")
+    tg.api.clear()
+    status, _ = tg.post(callback_update(chat, keyboard[0][0]["callback_data"], "q-clarify"))
+    assert status == 200
+    answered = kb.topic(keyboard[0][0]["callback_data"].lstrip("/"))
+    assert texts(sent_to(tg.api, chat))[0].startswith(answered.short)
+
+
+def test_two_questions_get_two_messages(tg: TelegramHarness, kb: KnowledgeBase) -> None:
+    sent = tg.say(new_chat(), "How long is a therapy session and how much does it cost?")
+    assert [c.params["text"].split("\n")[0] for c in sent[:2]] == [
+        kb.topic("session_length").short.split("\n")[0], kb.topic("cost").short.split("\n")[0]
+    ]
+
+
 def test_webhook_is_registered_with_a_derived_secret(tg: TelegramHarness) -> None:
     registration = tg.registration
     assert registration["url"] == WEBHOOK_URL

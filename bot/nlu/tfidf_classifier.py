@@ -28,10 +28,19 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
-from bot.nlu.questions import question_sentences
+from bot.nlu.questions import asked_text, question_clauses, question_sentences
 from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline
 
 logger = logging.getLogger(__name__)
+
+#: The crisis guard's intent: a reading with it on top is never replaced (see ``process``).
+CRISIS_INTENT = "crisis"
+#: Intents of short replies and small talk, and when a long message may not have them.
+SHORT_INTENTS = frozenset(
+    {"followup", "tell_me_more", "affirm", "deny", "unsure", "thanks", "greet", "goodbye", "help", "bot_challenge"}
+)
+SHORT_INTENT_MAX_WORDS = 8
+SHORT_INTENT_SURE = 0.7
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
@@ -96,17 +105,56 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, scorer)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Sets ``intent`` and ``intent_ranking`` on each message with text."""
+        """Sets ``intent`` and ``intent_ranking`` on each message with text.
+
+        A message of several sentences that asks something is ranked by its question
+        sentences (``asked_text``), not by its whole text, unless either reading has crisis
+        on top: then the whole text's ranking stays, so the crisis guard sees exactly what
+        it saw before (its decisions must not change). ``clauses`` holds the ranking of each
+        separate question of a message that asks two or more (compound questions).
+        """
         if self._scorer is None:
             return messages
-        texts = [m.get(TEXT) or "" for m in messages]
-        probabilities = self._scorer.predict_proba(texts)
-        for message, row in zip(messages, probabilities, strict=True):
-            ranking = self._ranking(row)[: self._config["ranking_length"]]
+        for message in messages:
+            text = message.get(TEXT) or ""
+            ranking = self._ranking(self._scorer.predict_proba([text])[0])
+            asked = asked_text(text)
+            if asked is not None and ranking[0]["name"] != CRISIS_INTENT:
+                asked_ranking = self._ranking(self._scorer.predict_proba([asked])[0])
+                if asked_ranking[0]["name"] != CRISIS_INTENT:
+                    ranking = asked_ranking
+            ranking = self._demote_short_intents(ranking, text)[: self._config["ranking_length"]]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
             self._rank_questions(message)
+            self._rank_clauses(message)
         return messages
+
+    @staticmethod
+    def _demote_short_intents(ranking: List[Dict[str, Any]], text: str) -> List[Dict[str, Any]]:
+        """A long message is not a bare "yes", "thanks" or "tell me more".
+
+        When such an intent is on top, unsure, of a message of more than
+        ``SHORT_INTENT_MAX_WORDS`` words, the best other intent goes first (never crisis:
+        the crisis guard reads the ranking and must see what it saw before).
+        """
+        top = ranking[0]
+        if top["name"] not in SHORT_INTENTS or top["confidence"] >= SHORT_INTENT_SURE:
+            return ranking
+        if len(text.split()) <= SHORT_INTENT_MAX_WORDS:
+            return ranking
+        rest = [e for e in ranking if e["name"] not in SHORT_INTENTS]
+        if not rest or rest[0]["name"] == CRISIS_INTENT:
+            return ranking
+        return rest + [e for e in ranking if e["name"] in SHORT_INTENTS]
+
+    def _rank_clauses(self, message: Message) -> None:
+        """The three best intents of each separate question (``clauses``); names and numbers only."""
+        clauses = question_clauses(message.get(TEXT) or "")
+        if not clauses:
+            return
+        rows = self._scorer.predict_proba(clauses)
+        message.set("clauses", [self._ranking(row)[:3] for row in rows], add_to_output=True)
 
     def _ranking(self, row: Any) -> List[Dict[str, Any]]:
         classes = self._scorer.classes
