@@ -25,10 +25,18 @@ def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     )
 
 
+#: Expected by design: ``crisis_check_in`` is set only by CrisisGuard and never trained, so
+#: that the classifier cannot produce it (the same holds for Rasa's own ``nlu_fallback``).
+EXPECTED_WARNINGS = ("The intent 'crisis_check_in' is listed in the domain file, but is not found in the NLU",)
+
+
 def test_data_validates_without_warnings() -> None:
     result = _run("data", "validate", "--fail-on-warnings")
     output = result.stdout + result.stderr
-    problems = [line for line in output.splitlines() if PROBLEM.search(line)]
+    problems = [
+        line for line in output.splitlines()
+        if PROBLEM.search(line) and not any(expected in line for expected in EXPECTED_WARNINGS)
+    ]
     assert result.returncode == 0, output[-4000:]
     assert problems == [], "\n".join(problems)
 
