@@ -313,12 +313,15 @@ def test_dockerfile_model_stage_trains_what_make_train_trains() -> None:
     instructions = parse_dockerfile(DOCKERFILES["rasa"])
     train = [i.argument for i in instructions if i.keyword == "RUN" and "rasa train" in i.argument]
     assert train and "--fixed-model-name therapy-bot" in train[0]
+    risk = [i.argument for i in instructions if i.keyword == "RUN" and "bot.crisis.risk_model" in i.argument]
+    assert risk and "--out models/risk-model" in risk[0], "the image needs the crisis risk model too"
     assert "COPY --from=model /app/models models" in [f"COPY {i.argument}" for i in instructions]
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".env", ".venv", "models", ".git", "**/node_modules"} <= set(ignored)
+    assert "tests" in ignored and "!tests/crisis" in ignored, "only the crisis corpus of tests/ is built from"
 
 
 # --- Helm values ---------------------------------------------------------------------------------
