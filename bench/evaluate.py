@@ -355,7 +355,8 @@ def render(
     lines += ["## Crisis", "", "### The whole trained pipeline", ""]
     lines += [
         "Every message of the labelled corpus in `tests/crisis/` parsed by the trained model (detector, "
-        "classifier and crisis guard together); \"escalated\" means the intent became `crisis`.",
+        "classifier and crisis guard together); \"escalated\" means the intent became `crisis` or "
+        "`crisis_check_in` (a safe response).",
         "",
     ]
     rows = []
