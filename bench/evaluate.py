@@ -122,7 +122,7 @@ def crisis_through_pipeline(agent: Any) -> Dict[str, Any]:
     "Escalated" counts the crisis reply and the check-in alike (the safe responses);
     the kind is that of either.
     """
-    from bot.crisis import corpus
+    from evaluation import corpus
 
     figures: Dict[str, Any] = {}
     for label, categories in corpus.load_escalate().items():

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Sequence, Tuple
 
-from bot.crisis import corpus
 from bot.crisis.tiers import Assessment, assess
-from evaluation import eval_real
+from evaluation import corpus, eval_real
 
 ABUSE_KINDS = frozenset({"sexual_assault", "domestic_violence", "child_abuse"})
 #: Which kinds of resources are right for a label of a set (``None``: must not escalate).

@@ -11,8 +11,8 @@ from typing import List, Tuple
 
 import pytest
 
-from bot.crisis import corpus
 from bot.crisis.detector import HEAD_TAIL_CHARS, KINDS, MAX_CHARS, CrisisDetector, Detection, normalise
+from evaluation import corpus
 
 SELF_CATEGORIES = {
     "direct",

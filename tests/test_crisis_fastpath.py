@@ -31,11 +31,11 @@ from bot.channels.limits import _limiter, rate_limit_per_minute
 from bot.channels.rest import RestInput
 from bot.channels.socketio import WidgetSocketIOInput
 from bot.channels.telegram import TelegramInput, outgoing_messages
-from bot.crisis import corpus
 from bot.crisis.regions import REGIONS, deployment_region, normalise_region
 from bot.crisis.screening import MAX_SCREENED_CHARS, OVERLAP_CHARS, UNSCREENED_SOURCE, WINDOW_CHARS, screen
 from bot.crisis.tiers import assess
 from bot.nlu.questions import question_sentences
+from evaluation import corpus
 
 #: Words that used to use up the detector's keyword budget before a later crisis sentence.
 FILLERS = [

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.crisis import corpus
 from bot.crisis.tiers import Assessment
-from evaluation import crisis, eval_real
+from evaluation import corpus, crisis, eval_real
 
 
 def _judge(text: str) -> Assessment:

@@ -81,7 +81,7 @@ SAFE_INTENTS = {"crisis", "crisis_check_in"}
 def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[str], Dict[str, Any]]) -> None:
     """Every must-escalate message gets a safe response with the right resources through the
     trained pipeline; every explicit statement (the ``direct`` category) the full crisis reply."""
-    from bot.crisis import corpus
+    from evaluation import corpus
 
     problems = []
     for label, categories in corpus.load_escalate().items():
@@ -95,7 +95,7 @@ def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[st
 
 
 def test_full_pipeline_false_positives_on_must_not(parse: Callable[[str], Dict[str, Any]]) -> None:
-    from bot.crisis import corpus
+    from evaluation import corpus
 
     messages = [text for _, text in corpus.iter_messages(corpus.load_must_not())]
     escalated = [

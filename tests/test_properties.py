@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.crisis import corpus
 from bot.crisis.detector import KINDS, CrisisDetector
+from evaluation import corpus
 
 ESCALATE = [message for _, message in corpus.iter_messages(corpus.load_escalate()["main"])]
 #: Explicit statements: the full crisis reply, never only the check-in.

@@ -23,8 +23,8 @@ import pytest
 import sqlalchemy as sa
 
 from actions.knowledge import KnowledgeBase
-from bot.crisis import corpus
 from bot.storage.settings import database_url
+from evaluation import corpus
 from tests.conftest import ServedBot, start_bot, stop_bot
 
 SENDERS = int(os.environ.get("SOAK_SENDERS", "50"))

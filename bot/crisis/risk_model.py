@@ -196,7 +196,7 @@ def training_rows() -> List[Tuple[str, str, bool]]:
     """
     import yaml
 
-    from bot.crisis import corpus
+    from evaluation import corpus
 
     rows: List[Tuple[str, str, bool]] = []
     for categories in corpus.load_escalate().values():

@@ -14,8 +14,8 @@ from typing import Dict, Iterator, List, Tuple
 
 import yaml
 
-#: Repository root (``bot/crisis/corpus.py`` -> ``/``).
-ROOT = Path(__file__).resolve().parents[2]
+#: Repository root (``evaluation/corpus.py`` -> ``/``).
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "tests" / "crisis"
 MUST_ESCALATE = CORPUS_DIR / "must_escalate.yml"
 MUST_ESCALATE_HOLDOUT = CORPUS_DIR / "must_escalate_holdout.yml"
