@@ -156,9 +156,16 @@ class CrisisGuard(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> CrisisGuard:
-        """Loads the payload vocabulary saved by ``train``."""
+        """Loads the payload vocabulary saved by ``train``, and the crisis layer with it.
+
+        Building the rules and reading the risk model take a few seconds; doing it here,
+        while the server starts, keeps that pause from falling on the first message (whose
+        screening runs on the event loop and would hold up every conversation, crisis
+        replies included), and a missing risk model stops start-up with a clear error.
+        """
         with model_storage.read_from(resource) as directory:
             state = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
+        assess("a first message, read once at start-up")
         return cls(model_storage, resource, set(state["intents"]), set(state["entity_values"]))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

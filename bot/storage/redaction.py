@@ -63,7 +63,7 @@ def _redact_parse_data(parse_data: Dict[str, Any]) -> Dict[str, Any]:
         redacted["intent_ranking"] = [_name_and_confidence(entry) for entry in ranking]
     crisis = parse_data.get("crisis")
     if isinstance(crisis, dict):
-        redacted["crisis"] = {key: crisis.get(key) for key in KEPT_CRISIS_KEYS}
+        redacted["crisis"] = {key: crisis[key] for key in KEPT_CRISIS_KEYS if key in crisis}
     return redacted
 
 
