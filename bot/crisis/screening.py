@@ -37,7 +37,7 @@ import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterator, Tuple
+from typing import Generator, Iterator, Tuple
 
 from bot.crisis.tiers import NONE, Assessment, assess
 
@@ -144,33 +144,39 @@ def _assess(window: str) -> Assessment | None:
         return None
 
 
-def screen(text: str) -> Screening:
-    """The verdict on ``text`` of any length (see the module docstring for the bounds)."""
-    text = _prepared(text)
-    if len(text) > MAX_SCREENED_CHARS:
-        return _unscreened(text)
-    verdict = _Verdict()
-    for window in windows(text):
-        found = _assess(window)
-        if found is None:
-            return _unscreened(text, FAILED_SOURCE, verdict.count)
-        if verdict.add(window, found):
-            break
-    return verdict.result()
-
-
-async def screen_async(text: str) -> Screening:
-    """``screen`` for the server's event loop: other conversations run between windows."""
+def _screening(text: str) -> Generator[None, None, Screening]:
+    """Reads ``text`` window by window, pausing (``yield``) between windows; returns the verdict."""
     text = _prepared(text)
     if len(text) > MAX_SCREENED_CHARS:
         return _unscreened(text)
     verdict = _Verdict()
     for index, window in enumerate(windows(text)):
         if index:
-            await asyncio.sleep(0)
+            yield
         found = _assess(window)
         if found is None:
             return _unscreened(text, FAILED_SOURCE, verdict.count)
         if verdict.add(window, found):
             break
     return verdict.result()
+
+
+def screen(text: str) -> Screening:
+    """The verdict on ``text`` of any length (see the module docstring for the bounds)."""
+    steps = _screening(text)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+async def screen_async(text: str) -> Screening:
+    """``screen`` for the server's event loop: other conversations run between windows."""
+    steps = _screening(text)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        await asyncio.sleep(0)
