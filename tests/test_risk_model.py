@@ -104,10 +104,18 @@ def test_the_model_adds_escalations_and_check_ins(fixed_model) -> None:
     assert tiers.assess("an ordinary sentence about the weather").tier == "none"
 
 
-def test_a_negated_statement_is_not_overruled_by_the_model(fixed_model) -> None:
+def test_a_negated_statement_gets_at_most_the_check_in_from_the_model(fixed_model) -> None:
     fixed_model(0.95)
     verdict = tiers.assess("i'm not suicidal, just curious how therapy works")
+    assert verdict.tier == "check_in" and verdict.source == "risk_model"
+    fixed_model(0.1)
+    verdict = tiers.assess("i'm not suicidal, just curious how therapy works")
     assert verdict.tier == "none" and verdict.negated
+
+
+def test_not_joking_is_no_denial() -> None:
+    for text in ("i want to kill myself and im not joking", "kms im not even joking", "I want to die, I am not being dramatic"):
+        assert tiers.assess(text).tier == "crisis", text
 
 
 def _turns(*scores: float) -> list:
