@@ -18,6 +18,7 @@ import pytest
 
 from actions.decide import DEFAULT as THRESHOLDS
 from actions.knowledge import SHORT_ANSWER_MAX_WORDS
+from evaluation.corpus import load_first_contact
 from scripts.topics import MIN_HELD_OUT_EXAMPLES, MIN_TRAINING_EXAMPLES, README_MARKERS, missing_examples
 from tests.support import ROOT, load_yaml
 from tests.test_nlu import MIN_ACCURACY
@@ -265,3 +266,25 @@ def test_links_between_pages_resolve() -> None:
         and str((page.parent / target).resolve().relative_to(ROOT)) not in WRITTEN_ELSEWHERE
     ]
     assert not broken, broken
+
+
+#: Rows taken out of a first-contact batch after its figure was recorded (at risk, harmless),
+#: as docs/crisis-generalisation.md itself says: one row of crisis_D matched evaluation-only text.
+REMOVED_AFTER_SCORING = {"crisis_D": (0, 1)}
+
+
+def test_first_contact_batch_sizes_match_the_batches() -> None:
+    """The sizes recorded in docs/crisis-generalisation.md are those of the files scored."""
+    page = (ROOT / "docs" / "crisis-generalisation.md").read_text(encoding="utf-8")
+    recorded = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
+        r"^\| [\d-]+ \| (crisis_\w+) \|[^|]*\| (\d+) / (\d+) \|", page, re.M)}
+    batches = load_first_contact()
+    assert set(recorded) == {batch.name for batch in batches}, "every batch has its first-contact row"
+    for batch in batches:
+        labels = [label for label, _ in batch.rows]
+        at_risk, harmless = sum(label != "none" for label in labels), labels.count("none")
+        removed = REMOVED_AFTER_SCORING.get(batch.name, (0, 0))
+        assert (at_risk + removed[0], harmless + removed[1]) == recorded[batch.name], (
+            f"docs/crisis-generalisation.md records {batch.name} as {recorded[batch.name]}, "
+            f"the file holds {at_risk} / {harmless}"
+        )
