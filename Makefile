@@ -18,7 +18,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install train run shell test soak lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate review
+.PHONY: help install train run shell test soak lint evaluate-crisis lock clean topics web browser deploy-tools audit services-packages purge bench evaluate review
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -94,8 +94,8 @@ lock: install  ## Re-pin requirements.lock from requirements.in
 clean:  ## Remove the venv, models and test output
 	rm -rf $(VENV) models results .pytest_cache
 
-readme: install  ## Refresh the README's topic list from actions/knowledge.yml
-	$(PY) -m scripts.readme_topics
+topics: install  ## Write what each topic implies from actions/knowledge.yml: domain intents, data/rules_topics.yml, docs/topics.md, README list
+	$(PY) -m scripts.topics
 
 DAYS ?= 30
 review: install  ## Messages of the last REVIEW_DAYS days (default 7) that ended unsure, grouped by nearest topic -> var/review/ (not in redact mode)

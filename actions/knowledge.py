@@ -1,7 +1,7 @@
 """The curated knowledge base: loading and validating ``knowledge.yml``.
 
 Every answer the assistant gives lives once, in ``knowledge.yml`` beside this module.
-The actions, the tests and the README's topic list all read it through this module, so
+The actions, the tests and ``make topics`` (scripts/topics.py) read it through this module, so
 the file is validated once at load time: a broken entry stops the action server at
 start-up instead of surfacing as a half-answer to someone who needs it.
 """
@@ -9,6 +9,7 @@ start-up instead of surfacing as a half-answer to someone who needs it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,33 +19,8 @@ import yaml
 
 KNOWLEDGE_FILE = Path(__file__).with_name("knowledge.yml")
 
-#: Topics about therapy itself; each is also an NLU intent of the same name.
-KNOWLEDGE_TOPICS: Tuple[str, ...] = (
-    "what_is_therapy",
-    "first_session",
-    "session_length",
-    "session_frequency",
-    "session_structure",
-    "treatment_duration",
-    "confidentiality",
-    "therapist_vs_psychiatrist",
-    "online_therapy",
-    "therapy_types",
-    "therapy_formats",
-    "homework",
-    "medication",
-    "conditions",
-    "effectiveness",
-    "finding_therapist",
-    "preparing",
-    "difficult_emotions",
-    "ending_therapy",
-    "cost",
-    "participation",
-    "when_to_seek",
-)
-
-#: Small-talk topics; also intents of the same name.
+#: Small-talk topics; also intents of the same name. Their rules are written by hand in
+#: ``data/rules.yml`` because some add the crisis line; every other topic is a knowledge topic.
 CONVERSATIONAL_TOPICS: Tuple[str, ...] = (
     "greet",
     "goodbye",
@@ -72,6 +48,9 @@ VARIANT_ENTITIES: Mapping[str, str] = {
 
 #: Editorial limit for short answers, held by the tests rather than at load time.
 SHORT_ANSWER_MAX_WORDS = 90
+
+#: A topic id becomes an intent name and a button payload (``/id``), so it must be one word.
+TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class KnowledgeError(ValueError):
@@ -186,14 +165,18 @@ def parse_knowledge(raw: Mapping) -> KnowledgeBase:
         topic_id: _parse_topic(topic_id, entry or {}, set(source_titles))
         for topic_id, entry in entries.items()
     }
-    missing = [t for t in KNOWLEDGE_TOPICS + CONVERSATIONAL_TOPICS if t not in topics]
+    bad_ids = [t for t in topics if not isinstance(t, str) or not TOPIC_ID.match(t)]
+    if bad_ids:
+        raise KnowledgeError(f"topic ids must be lower-case words (a-z, 0-9, _): {bad_ids}")
+    named_by_code = (*CONVERSATIONAL_TOPICS, *ASPECT_DEFAULT_TOPIC.values(), *VARIANT_ENTITIES.values())
+    missing = [t for t in dict.fromkeys(named_by_code) if t not in topics]
     if missing:
         raise KnowledgeError(f"missing topics: {missing}")
     for topic in topics.values():
         dangling = [r for r in topic.related if r not in topics]
         if dangling:
             raise KnowledgeError(f"topic '{topic.id}': unknown related topics {dangling}")
-        if topic.id in KNOWLEDGE_TOPICS and not topic.sources:
+        if topic.id not in CONVERSATIONAL_TOPICS and not topic.sources:
             raise KnowledgeError(f"topic '{topic.id}': a knowledge answer needs sources")
     return KnowledgeBase(topics=topics, source_titles=source_titles)
 
@@ -201,5 +184,24 @@ def parse_knowledge(raw: Mapping) -> KnowledgeBase:
 @cache
 def load_knowledge(path: Path = KNOWLEDGE_FILE) -> KnowledgeBase:
     """Loads the knowledge file once per process (it is read-only at run time)."""
+    return parse_knowledge(_read(path))
+
+
+@cache
+def _read(path: Path) -> Mapping:
     with open(path, encoding="utf-8") as handle:
-        return parse_knowledge(yaml.safe_load(handle))
+        return yaml.safe_load(handle)
+
+
+def knowledge_topic_ids(raw: Mapping) -> Tuple[str, ...]:
+    """The knowledge topics of a parsed knowledge file, in the file's order.
+
+    Read from the file rather than listed in code, so that a new topic is one entry in
+    ``knowledge.yml``: its intent, rule and README row are derived from it (``make topics``).
+    """
+    return tuple(t for t in (raw.get("topics") or {}) if t not in CONVERSATIONAL_TOPICS)
+
+
+#: Topics about therapy itself (every topic of the knowledge file but small talk); each is
+#: also an NLU intent of the same name.
+KNOWLEDGE_TOPICS: Tuple[str, ...] = knowledge_topic_ids(_read(KNOWLEDGE_FILE))

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence
 
+from actions.knowledge import KNOWLEDGE_TOPICS
+
 #: The issue's targets, checked on every run.
 TARGET_P95_ONE_SENDER_MS = 40.0
 TARGET_THROUGHPUT_RATIO_32 = 2.0
@@ -239,7 +241,8 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
     lines += [
         f"{settings['sequential_turns']:,} turns (or as many as fit in {settings['sequential_max_seconds']:.0f} s) "
         f"after {settings['warmup_turns']} warm-up turns; each turn is a "
-        "held-out question from `tests/nlu_test_data.yml` (all 22 knowledge intents in turn) that the bot "
+        f"held-out question from `tests/nlu_test_data.yml` (all {len(KNOWLEDGE_TOPICS)} knowledge intents in turn) "
+        "that the bot "
         f"answers with a curated entry through the action server; a new conversation starts every 5 turns.",
         "",
     ]

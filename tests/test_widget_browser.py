@@ -103,7 +103,7 @@ def test_a_visitor_asks_follows_a_related_topic_reloads_and_continues(
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "no sideways scrolling"
     box = page.locator(".therapy-widget-host").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-    # The README's picture: on a desktop screen the question, the answer and its sources fit.
+    # The picture in docs/channels.md: on a desktop screen the question, the answer and its sources fit.
     page.set_viewport_size(DESKTOP)
     expect(answer.locator(".sources")).to_be_in_viewport()
     page.locator(".therapy-widget-host").screenshot(path=str(OUTPUT / "widget.png"))

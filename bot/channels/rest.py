@@ -3,7 +3,7 @@
 Stock Rasa splits a reply with text, buttons and a custom payload into separate list
 entries and logs the user's text at ERROR level when handling fails. This channel keeps
 each bot message whole (``text``, ``buttons`` and ``custom`` together, the contract in
-the README), validates the request body (bot/channels/inputs.py: any nesting, sender ids
+docs/api.md), validates the request body (bot/channels/inputs.py: any nesting, sender ids
 that every store can hold, metadata reduced to ``region``), answers a crisis on the fast
 path and bounds every turn (bot/channels/fastpath.py), and never logs what the user wrote.
 """
