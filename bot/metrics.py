@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import Any, Dict, Iterable, Mapping, Tuple
 
 from actions.knowledge import load_knowledge
+from bot.crisis.kinds import KINDS
 from bot.crisis.regions import REGIONS
-from bot.crisis.rules_loader import KINDS
 
 OTHER = "other"
 #: Input channels (``InputChannel.name()`` of bot/channels).
