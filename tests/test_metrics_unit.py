@@ -130,3 +130,26 @@ def test_run_sh_refuses_metrics_on_a_server_port(clash: str) -> None:
     result = subprocess.run(["scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "METRICS_PORT must differ" in result.stderr
+
+
+def test_what_a_turn_records_costs_well_under_half_a_millisecond() -> None:
+    """The issue's target (0.5 ms of CPU per turn), on the recording calls themselves."""
+    from bench.metrics_cost import TARGET_MS, recording_cost
+
+    cost = recording_cost(turns=5_000)
+    assert set(cost) == {"turn", "crisis"}
+    assert all(0 < microseconds < TARGET_MS * 1e3 for microseconds in cost.values()), cost
+
+
+def test_the_metrics_cost_section_of_the_benchmark_report() -> None:
+    from bench.metrics_cost import SERVERS, report_lines
+
+    medians = {name: {**{server: 1.0 for server in SERVERS}, "total": 3.0 + extra} for name, extra in
+               (("off", 0.0), ("on", 0.25))}
+    text = "\n".join(report_lines({
+        "rounds": 6, "turns_per_round": 150, "concurrency": 4, "median_ms_per_turn": medians,
+        "cost_ms_per_turn": 0.25, "recording_us_per_turn": {"turn": 21.0, "crisis": 26.0}, "target_ms": 0.5,
+        "met": True,
+    }))
+    assert "## Metrics cost" in text and "| total | 3.00 | 3.25 | +0.25 |" in text
+    assert "21.0 µs per ordinary turn" in text and "**met**" in text
