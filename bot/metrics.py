@@ -81,8 +81,6 @@ class _Metrics:
     actions_run: Any
     store_errors: Any
     conversations: Any
-    crisis_check_ok: Any
-    crisis_check_time: Any
     info: Any
     topics: frozenset
 
@@ -115,12 +113,6 @@ def _metrics() -> _Metrics:
                              ["store", "operation"]),
         conversations=Counter("therapy_bot_conversations_started",
                               "Conversation sessions started (a new person, or one back after an idle hour)."),
-        crisis_check_ok=Gauge("therapy_bot_crisis_check_ok",
-                              "1 when the latest crisis response check passed in this process, else 0.",
-                              multiprocess_mode="livemin"),
-        crisis_check_time=Gauge("therapy_bot_crisis_check_timestamp_seconds",
-                                "When the crisis response check last passed (Unix time).",
-                                multiprocess_mode="livemax"),
         info=Gauge("therapy_bot_info", "1 per running server, with its version and model.",
                    ["server", "version", "model_id"], multiprocess_mode="livemax"),
         topics=frozenset(topics),
@@ -241,14 +233,27 @@ def record_conversation_started() -> None:
         _metrics().conversations.inc()
 
 
+@lru_cache(maxsize=1)
+def _crisis_check_gauges() -> Tuple[Any, Any]:
+    """Created only in the processes that run the check (Rasa's), so no other process reports a 0."""
+    from prometheus_client import Gauge
+
+    return (
+        Gauge("therapy_bot_crisis_check_ok", "1 when the latest crisis response check passed in this process, else 0.",
+              multiprocess_mode="livemin"),
+        Gauge("therapy_bot_crisis_check_timestamp_seconds", "When the crisis response check last passed (Unix time).",
+              multiprocess_mode="livemax"),
+    )
+
+
 def record_crisis_check(ok: bool, now: float) -> None:
-    """Publishes the result of the crisis response check (bot/crisis/readiness.py)."""
+    """Publishes the result of the crisis response check (bot/channels/crisis_check.py)."""
     if not enabled():
         return
-    m = _metrics()
-    m.crisis_check_ok.set(1 if ok else 0)
+    passed, last_pass = _crisis_check_gauges()
+    passed.set(1 if ok else 0)
     if ok:
-        m.crisis_check_time.set(now)
+        last_pass.set(now)
 
 
 def process_stopped(pid: int) -> None:
