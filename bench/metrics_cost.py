@@ -11,11 +11,10 @@ spread any drift in its speed over both. The "on" figure includes everything met
 add: the recording in every turn, the crisis response check every 30 s, and the exporter
 process answering one scrape per round (Prometheus scrapes every 15 s).
 
-Two bots differ by more than the metrics cost even with identical settings (about 1 ms
-per turn in either direction on this shared machine), so the side-by-side figure alone
-cannot resolve 0.5 ms. The recording itself is therefore also timed in-process
-(``recording_cost``): the CPU time of what one turn records, over many turns, which is
-exact to a microsecond.
+Run-to-run noise of the side-by-side figure on a shared machine is of the order of 1 ms
+per turn (two runs here: -1.20 and +0.20 ms), so on its own it cannot resolve 0.5 ms.
+The recording itself is therefore also timed in-process (``recording_cost``): the CPU
+time of what one turn records, over many turns, which is exact to a microsecond.
 """
 
 from __future__ import annotations
@@ -177,8 +176,8 @@ def report_lines(figures: Dict[str, Any]) -> List[str]:
         "running at once (`bench/metrics_cost.py`). \"on\" includes the crisis response check and one scrape "
         "per round.", "",
         "| server | off | on | difference |", "|---|---|---|---|", *rows, "",
-        f"Side by side: {figures['cost_ms_per_turn']:+.2f} ms of CPU per turn (two bots differ by about 1 ms "
-        "whatever their settings, so this only bounds the cost).",
+        f"Side by side: {figures['cost_ms_per_turn']:+.2f} ms of CPU per turn (its run-to-run noise on a shared "
+        "machine is of the order of 1 ms, so this bounds the cost rather than measuring it).",
         "",
         f"The recording itself, timed in-process: {recording['turn']:.1f} µs per ordinary turn and "
         f"{recording['crisis']:.1f} µs per crisis turn ({recording['turn'] / 1e3:.3f} ms); "
