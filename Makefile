@@ -18,7 +18,7 @@ export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install train run shell test soak lint evaluate-crisis lock clean topics web browser deploy-tools audit services-packages purge bench evaluate review
+.PHONY: help install train run shell test soak lint evaluate-crisis lock clean topics web browser deploy-tools audit services-packages purge bench evaluate review monitoring-tools grafana-schema
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -60,13 +60,24 @@ deploy-tools:  ## Install Debian's docker-compose and nginx (the deployment-file
 services-packages:  ## Install Debian's PostgreSQL and Redis (the scale-out and storage tests start them on loopback)
 	scripts/ensure-debian-packages.sh postgresql redis-server
 
+monitoring-tools:  ## Install Debian's prometheus (promtool checks deploy/prometheus/ and the dashboard's queries)
+	scripts/ensure-debian-packages.sh prometheus
+
+GRAFANA_SCHEMA := deploy/grafana/schema-check
+grafana-schema: $(GRAFANA_SCHEMA)/node_modules/.package-lock.json  ## Install Grafana's dashboard schema and tsc (pinned) for the dashboard test
+
+$(GRAFANA_SCHEMA)/node_modules/.package-lock.json: $(GRAFANA_SCHEMA)/package.json $(GRAFANA_SCHEMA)/package-lock.json
+	@command -v npm >/dev/null || scripts/ensure-debian-packages.sh npm
+	cd $(GRAFANA_SCHEMA) && npm ci --no-audit --no-fund
+	@touch $@
+
 run: install train web  ## Start the action server and Rasa (REST + socketio + widget) on loopback
 	scripts/run.sh
 
 shell: install train  ## Chat with the bot in the terminal
 	scripts/shell.sh
 
-test: install train web browser deploy-tools services-packages  ## Lint, then run every test (unit, data, NLU, conversations, integration, browser)
+test: install train web browser deploy-tools services-packages monitoring-tools grafana-schema  ## Lint, then run every test (unit, data, NLU, conversations, integration, browser)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

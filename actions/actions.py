@@ -24,6 +24,7 @@ from actions.answers import (
 )
 from actions.decide import decide
 from actions.knowledge import CONVERSATIONAL_TOPICS, load_knowledge
+from bot.metrics_hooks import apply_action_server
 
 
 def _latest_entities(tracker: Tracker) -> Dict[str, str]:
@@ -133,3 +134,5 @@ class ActionAnswerQuestion(Action):
 # Validate the knowledge file when the action server imports this module, so a broken
 # entry stops start-up loudly instead of failing one answer at a time.
 load_knowledge()
+# With METRICS_PORT (scripts/run.sh): count the actions run and their failures.
+apply_action_server()

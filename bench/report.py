@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence
 
 from actions.knowledge import KNOWLEDGE_TOPICS
+from bench import metrics_cost
 
 #: The issue's targets, checked on every run.
 TARGET_P95_ONE_SENDER_MS = 40.0
@@ -380,6 +381,9 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
              _num(detector.get("raw_p99"), 0, " µs"), _num(detector.get("max"), 0, " µs")],
         ],
     ) + [""]
+
+    if results.get("metrics_cost"):
+        lines += metrics_cost.report_lines(results["metrics_cost"])
 
     lines += ["## What was tried", "", TRIED.read_text(encoding="utf-8").strip(), ""]
 

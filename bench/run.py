@@ -37,7 +37,7 @@ from typing import Any, Awaitable, Dict, List, Sequence, Tuple
 import aiohttp
 import yaml
 
-from bench import procs, report
+from bench import metrics_cost, procs, report
 from bench.load import REQUEST_TIMEOUT_S, LoadClient, PhaseResult, classify_reply, crisis_under_load
 
 ROOT = procs.ROOT
@@ -69,6 +69,8 @@ class Settings:
     #: Crisis messages sent under load to measure the fast path, and the senders keeping the bot busy.
     fast_path_samples: int = 200
     fast_path_background: int = 32
+    #: Alternating rounds of the metrics on/off comparison (bench/metrics_cost.py).
+    metrics_cost_rounds: int = 6
 
 
 FULL = Settings(
@@ -80,7 +82,7 @@ QUICK = Settings(
     sequential_turns=150, sequential_max_seconds=60.0, warmup_turns=10, levels=(1, 8, 32, 64), level_seconds=4.0,
     level_warmup_seconds=1.0, checkpoints=(1000, 2000), checkpoint_concurrency=8,
     checkpoint_max_seconds=120.0, cold_start_max_seconds=300.0, detector_repeats=2,
-    fast_path_samples=60,
+    fast_path_samples=60, metrics_cost_rounds=2,
 )
 #: The crisis message of the fast-path phase (the corpus's most common wording).
 FAST_PATH_MESSAGE = "i want to kill myself"
@@ -352,6 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["configs"][name]["serve"] = asyncio.run(
             serve_and_measure(name, model, out, settings, messages, extra_env)
         )
+    if "ours" in results["configs"]:
+        print(">> metrics on and off, side by side", flush=True)
+        results["metrics_cost"] = asyncio.run(metrics_cost.measure(
+            messages, out, rounds=settings.metrics_cost_rounds,
+            model=Path(results["configs"]["ours"]["training"]["model"]),
+        ))
     results["load_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
 

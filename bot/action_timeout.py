@@ -11,7 +11,8 @@ action``), one per timed-out turn. Here a timeout or an unreachable action serve
 logged as one WARNING line (exception type, action, duration), the action yields no
 events (exactly what Rasa does after logging), and the turn is marked as faulty
 (``bot.channels.fastpath.CURRENT_TURN``), so the channel adds its "having trouble" notice
-even when the domain produced part of the reply.
+even when the domain produced part of the reply, and counted by cause in the metrics
+(``therapy_bot_action_failures_total``: timeout, unreachable, error).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 import time
 from typing import Any, List
 
+from bot import metrics
 from bot.env import positive_number
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ def _bounded_run(original: Any) -> Any:
             if faults is not None:
                 faults.failed_actions.append(self.name())
             cause = error.__cause__ if isinstance(error, RasaException) and error.__cause__ else error
+            metrics.record_action_failure(self.name(), cause)
             logger.warning(
                 "Action failed: type=%s action=%s duration=%.1fs",
                 type(cause).__name__, self.name(), time.monotonic() - started,

@@ -37,11 +37,26 @@ if [ -z "${REDIS_URL:-}${REDIS_HOST:-}" ] && [ "${SANIC_WORKERS:-1}" != 1 ]; the
   export SANIC_WORKERS=1
 fi
 
+# Metrics (bot/metrics.py) are off unless METRICS_PORT is set. Then every server started
+# here writes its samples to a fresh folder (Prometheus multiprocess mode, so several Sanic
+# workers add up) and bot/metrics_exporter.py serves their sum on METRICS_HOST:METRICS_PORT,
+# loopback unless METRICS_HOST says otherwise, never on the chat port.
+exporter=""
+if [ -n "${METRICS_PORT:-}" ]; then
+  if [ "$METRICS_PORT" = "$RASA_PORT" ] || [ "$METRICS_PORT" = "$ACTIONS_PORT" ]; then
+    echo "Not starting: METRICS_PORT must differ from RASA_PORT and ACTIONS_PORT (the chat port is public)." >&2
+    exit 2
+  fi
+  PROMETHEUS_MULTIPROC_DIR=$(mktemp -d "${TMPDIR:-/tmp}/therapy-bot-metrics.XXXXXX")
+  export PROMETHEUS_MULTIPROC_DIR METRICS_HOST=${METRICS_HOST:-127.0.0.1}
+fi
+
 pids=()
 stop() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" $exporter; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then rm -rf "$PROMETHEUS_MULTIPROC_DIR"; fi
 }
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
@@ -80,6 +95,12 @@ if [ "$only" != actions ]; then
     --interface "$HOST" --port "$RASA_PORT" --response-timeout "${RESPONSE_TIMEOUT:-30}" ${cors[@]+"${cors[@]}"} \
     ${api[@]+"${api[@]}"} &
   pids+=($!)
+fi
+
+# Not among pids: the assistant keeps serving if the metrics endpoint ever stops.
+if [ -n "${METRICS_PORT:-}" ]; then
+  .venv/bin/python -m bot.metrics_exporter &
+  exporter=$!
 fi
 
 if [ "$only" != actions ]; then

@@ -43,7 +43,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|(^|_)KEY$", re.IGNORECASE)
 ENV_REFERENCE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*(:?[-?][^}]*)?\}$")
-PINNED_TAG = re.compile(r":\d+(\.\d+)+[\w.-]*$")
+PINNED_TAG = re.compile(r":v?\d+(\.\d+)+[\w.-]*$")
 
 
 def tool(name: str) -> str:
@@ -57,6 +57,9 @@ def tool(name: str) -> str:
 
 TEST_DB_PASSWORD = "test-db-password-" + secrets.token_hex(8)
 TEST_ORIGINS = "https://www.example.org"
+TEST_GRAFANA_PASSWORD = "test-grafana-password-" + secrets.token_hex(8)
+REQUIRED_SETTINGS = {"POSTGRES_PASSWORD": TEST_DB_PASSWORD, "ALLOWED_ORIGINS": TEST_ORIGINS,
+                     "GRAFANA_ADMIN_PASSWORD": TEST_GRAFANA_PASSWORD}
 
 
 def compose_config(**env: str) -> subprocess.CompletedProcess:
@@ -71,13 +74,13 @@ def compose_config(**env: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def compose() -> Dict[str, Any]:
-    result = compose_config(POSTGRES_PASSWORD=TEST_DB_PASSWORD, ALLOWED_ORIGINS=TEST_ORIGINS)
+    result = compose_config(**REQUIRED_SETTINGS)
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
 
 def test_compose_has_the_whole_stack(compose: Dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", "rasa", "actions", "nginx"}
+    assert set(compose["services"]) == {"postgres", "redis", "rasa", "actions", "nginx", "prometheus", "grafana"}
 
 
 def test_compose_runs_two_rasa_replicas(compose: Dict[str, Any]) -> None:
@@ -118,10 +121,11 @@ def test_compose_action_endpoint_matches_the_actions_image(compose: Dict[str, An
     )
 
 
-def test_compose_publishes_only_nginx_on_loopback(compose: Dict[str, Any]) -> None:
+def test_compose_publishes_only_nginx_and_grafana_on_loopback(compose: Dict[str, Any]) -> None:
     published = {name: service.get("ports", []) for name, service in compose["services"].items()}
-    assert [name for name, ports in published.items() if ports] == ["nginx"]
+    assert sorted(name for name, ports in published.items() if ports) == ["grafana", "nginx"]
     assert published["nginx"] == ["127.0.0.1:8080:8080/tcp"]
+    assert published["grafana"] == ["127.0.0.1:3000:3000/tcp"]
     assert any(str(NGINX_CONF) in volume and volume.endswith(":/etc/nginx/nginx.conf:ro")
                for volume in compose["services"]["nginx"]["volumes"])
 
@@ -140,9 +144,9 @@ def test_compose_waits_for_healthy_dependencies(compose: Dict[str, Any]) -> None
     }
 
 
-@pytest.mark.parametrize("missing", ["POSTGRES_PASSWORD", "ALLOWED_ORIGINS"])
+@pytest.mark.parametrize("missing", sorted(REQUIRED_SETTINGS))
 def test_compose_refuses_to_start_without_required_settings(missing: str) -> None:
-    env = {"POSTGRES_PASSWORD": TEST_DB_PASSWORD, "ALLOWED_ORIGINS": TEST_ORIGINS}
+    env = dict(REQUIRED_SETTINGS)
     del env[missing]
     result = compose_config(**env)
     assert result.returncode != 0

@@ -48,6 +48,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Tuple
 import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
+from bot import metrics
 from bot.channels.limits import admit, channel_reply
 from bot.crisis.regions import REGIONS, crisis_links, deployment_region, normalise_region
 from bot.crisis.screening import Screening, screen_async
@@ -404,6 +405,8 @@ class Outcome:
     messages: List[Dict[str, Any]]
     path: str
     screening: Screening | None = None
+    #: What the channel's ``fast_reply`` already sent (the crisis reply), for the metrics.
+    sent_at_once: List[Dict[str, Any]] = field(default_factory=list)
 
 
 def unavailable_reply(recipient_id: str, metadata: Mapping[str, Any] | None) -> List[Dict[str, Any]]:
@@ -425,8 +428,36 @@ async def respond(
     """Answers one message (see the module docstring). ``metadata`` must already be clean.
 
     ``fast_reply`` lets a channel send the crisis reply itself, at once (the recording of
-    the turn waits in the background for the conversation's lock).
+    the turn waits in the background for the conversation's lock). Every message is
+    counted in the metrics (bot/metrics.py) by its path and the topics of its reply; a
+    message whose handling raises counts as an ``unavailable`` reply, which is what every
+    channel then sends.
     """
+    started = time.perf_counter()
+    try:
+        outcome = await _answer(sender, text, metadata, input_channel, on_new_message, output, fast_reply)
+    except Exception:
+        unavailable = [{"custom": {"topic": "unavailable"}}]
+        metrics.record_turn(input_channel, "error", time.perf_counter() - started, unavailable)
+        raise
+    screening = outcome.screening
+    metrics.record_turn(
+        input_channel, outcome.path, time.perf_counter() - started,
+        [*outcome.sent_at_once, *output.messages, *outcome.messages],
+        check_in_kind=screening.assessment.kind if screening is not None and screening.tier == "check_in" else None,
+    )
+    return outcome
+
+
+async def _answer(
+    sender: str,
+    text: str,
+    metadata: Dict[str, Any] | None,
+    input_channel: str,
+    on_new_message: OnNewMessage,
+    output: CollectingOutputChannel,
+    fast_reply: Callable[[List[Dict[str, Any]]], Awaitable[None]] | None,
+) -> Outcome:
     region = conversation_region(sender, metadata)
     screening = await screen_async(text)
     if screening.tier == "crisis":
@@ -456,7 +487,9 @@ async def respond(
             "crisis fast path rule=%s kind=%s region=%s windows=%d complete=%s",
             screening.assessment.source, screening.assessment.kind, region, screening.windows, screening.complete,
         )
-        return Outcome([] if fast_reply is not None else reply, "crisis", screening)
+        if fast_reply is not None:
+            return Outcome([], "crisis", screening, sent_at_once=reply)
+        return Outcome(reply, "crisis", screening)
     admission = admit(sender, text, {"region": region}, screening)
     if admission.reply is not None:
         return Outcome([with_links(m) for m in admission.reply], "limited", screening)
@@ -472,6 +505,8 @@ async def respond(
         raise
     except Exception as error:  # a store, lock or pipeline failure: the person still gets a reply
         logger.error("Message handling failed: %s", describe_failure(error))
+        if metrics.is_lock_store_error(error):
+            metrics.record_store_error("lock", "lock")
         faults.failed_actions.append("turn")
     if faults.any or not output.messages:
         return Outcome(unavailable_reply(sender, metadata), "turn", screening)

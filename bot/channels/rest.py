@@ -19,6 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import metrics_hooks
 from bot.channels.fastpath import (
     UNAVAILABLE_TEXT,
     WholeMessageOutputChannel,
@@ -73,6 +74,8 @@ class RestInput(InputChannel):
         # The kept-alive sessions to the action server (bot/endpoint_sessions.py) close
         # with the server; every Rasa server here has this channel (credentials.yml).
         webhook.listener("after_server_stop")(close_sessions)
+        # With METRICS_PORT: the server's info line and the crisis response check (bot/metrics_hooks.py).
+        metrics_hooks.attach(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

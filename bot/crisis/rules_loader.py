@@ -16,10 +16,10 @@ from typing import Any, Dict, List, Tuple
 import yaml
 
 from bot.crisis.conditions import CONDITION_WORDS, CONDITIONS, LangWords, compile_words
+from bot.crisis.kinds import KINDS
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 ROOT_DIR = RULES_DIR.parents[2]
-KINDS = ("self", "other_person", "sexual_assault", "domestic_violence", "child_abuse")
 TIERS = ("crisis", "check_in")
 RULE_KEYS = {"id", "tier", "kind", "why", "patterns", "conditions", "examples", "not"}
 VOCAB_KEYS = {"words", "condition_words", "speaker_age"}

@@ -39,6 +39,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot import metrics
 from bot.storage.errors import describe_error
 from bot.storage.redaction import redact_event
 from bot.storage.settings import data_dir, database_url, describe_database, redact_enabled
@@ -91,7 +92,7 @@ class ConfiguredTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session of a conversation, or ``None`` if there is none."""
         try:
-            with self._unavailable_on_error("read a conversation from"):
+            with self._unavailable_on_error("read a conversation from", "read"):
                 tracker = await super().retrieve(sender_id)
         except TrackerStoreUnavailable:
             self._unread.add(sender_id)
@@ -111,12 +112,12 @@ class ConfiguredTrackerStore(SQLTrackerStore):
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         """Every session of a conversation (used by the HTTP API)."""
-        with self._unavailable_on_error("read a conversation from"):
+        with self._unavailable_on_error("read a conversation from", "read"):
             return await super().retrieve_full_tracker(conversation_id)
 
     async def keys(self) -> Iterable[str]:
         """The ids of all stored conversations."""
-        with self._unavailable_on_error("list the conversations in"):
+        with self._unavailable_on_error("list the conversations in", "list"):
             return await super().keys()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -136,7 +137,7 @@ class ConfiguredTrackerStore(SQLTrackerStore):
                 "conversation's history, which could not be read"
             )
         await self.stream_events(tracker)
-        with self._unavailable_on_error("save a conversation to"), self.engine.begin() as connection:
+        with self._unavailable_on_error("save a conversation to", "save"), self.engine.begin() as connection:
             stored = connection.execute(self._statements.count_session, {"sender_id": tracker.sender_id}).scalar_one()
             rows = [self._row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, None)]
             if rows:
@@ -156,10 +157,12 @@ class ConfiguredTrackerStore(SQLTrackerStore):
         }
 
     @contextlib.contextmanager
-    def _unavailable_on_error(self, doing: str) -> Iterator[None]:
+    def _unavailable_on_error(self, doing: str, operation: str) -> Iterator[None]:
+        """Turns a database error into Rasa's ``TrackerStoreUnavailable``, counted by ``operation``."""
         try:
             yield
         except sqlalchemy.exc.SQLAlchemyError as error:
+            metrics.record_store_error("tracker", operation)
             raise TrackerStoreUnavailable(
                 f"Could not {doing} the {self.location}: {describe_error(error)}. "
                 "Replies continue without the conversation's history until it is reachable again"
