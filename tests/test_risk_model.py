@@ -114,7 +114,12 @@ def test_a_negated_statement_gets_at_most_the_check_in_from_the_model(fixed_mode
 
 
 def test_not_joking_is_no_denial() -> None:
-    for text in ("i want to kill myself and im not joking", "kms im not even joking", "I want to die, I am not being dramatic"):
+    texts = (
+        "i want to kill myself and im not joking",
+        "kms im not even joking",
+        "I want to die, I'm not being dramatic",
+    )
+    for text in texts:
         assert tiers.assess(text).tier == "crisis", text
 
 

@@ -8,7 +8,9 @@ never removes one a rule made (``bot/crisis/tiers.py`` decides).
 
 What it is: TF-IDF word 1-2-grams and character 3-5-grams with logistic regression over six classes,
 ``none`` and the five kinds of crisis, trained only on the project's own data (the crisis
-corpus and first-contact batches in ``tests/crisis``, and ``data/nlu.yml``). Its risk score
+corpus and first-contact batches in ``tests/crisis``, and the NLU data ``data/nlu*.yml``,
+whose ordinary questions in people's own voices teach it that a long, worried question
+about therapy is not a disclosure). Its risk score
 is ``1 - P(none)``; the most likely kind chooses the resources. It reads a message sentence
 by sentence and keeps the highest score, so one risky sentence in a long story counts as
 much as the same sentence alone, and a long sad story is not judged by its loudest word
@@ -51,8 +53,12 @@ _META = "risk_model_thresholds.json"
 
 #: Largest share of held-out harmless messages allowed to get the crisis reply from the model.
 CRISIS_FALSE_ALARMS = 0.01
-#: Largest share allowed to get the crisis reply or a check-in from the model.
-ANY_FALSE_ALARMS = 0.03
+#: Largest share allowed to get the crisis reply or a check-in from the model. Chosen by
+#: leaving each second-round batch (H, I) out of training in turn and scoring it as at first
+#: contact: 3% gave 79.8% safe responses at 13.5% false alarms (both batches averaged), 5%
+#: gave 85.0% at 13.8%, 8% gave 90.3% at 17.3%. 5% is the knee: the check-in question
+#: reaches five more people in a hundred at risk for a quarter-point more false alarms.
+ANY_FALSE_ALARMS = 0.05
 #: Largest share counted as a weak signal, which adds up over a conversation
 #: (``bot/crisis/conversation.py``: two weak signals among six messages ask a check-in).
 SIGNAL_FALSE_ALARMS = 0.15
@@ -189,7 +195,7 @@ def _fold(text: str) -> int:
 
 
 def training_rows() -> List[Tuple[str, str, bool]]:
-    """``(label, text, hard_negative)`` from the crisis corpus, the batches and the NLU data.
+    """``(label, text, hard_negative)`` from the crisis corpus, the batches and every NLU file.
 
     ``hard_negative`` marks harmless messages written to look risky (the must-not corpus
     and the batches' ``none`` rows): the thresholds are set on those, not on easy questions.
@@ -204,15 +210,15 @@ def training_rows() -> List[Tuple[str, str, bool]]:
     rows += [(NONE, m, True) for _, m in corpus.iter_messages(corpus.load_must_not())]
     for batch in corpus.load_first_contact():
         rows += [(label, text, label == NONE) for label, text in batch.rows]
-    nlu = yaml.safe_load((ROOT / "data" / "nlu.yml").read_text(encoding="utf-8"))
-    for block in nlu.get("nlu", []):
-        if "intent" not in block:
-            continue
-        label = "self" if block["intent"] == "crisis" else NONE
-        for line in str(block.get("examples", "")).splitlines():
-            text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip().removeprefix("- ").strip())
-            if text:
-                rows.append((label, text, False))
+    for path in sorted((ROOT / "data").glob("nlu*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            if "intent" not in block:
+                continue
+            label = "self" if block["intent"] == "crisis" else NONE
+            for line in str(block.get("examples", "")).splitlines():
+                text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip().removeprefix("- ").strip())
+                if text:
+                    rows.append((label, text, False))
     return rows
 
 
