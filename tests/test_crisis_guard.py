@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.crisis.tiers import Assessment, shared_risk_model
+from bot.nlu import crisis_guard
 from bot.nlu.crisis_guard import CrisisGuard, neutralise_payload
 from tests.support import ROOT, load_yaml
 
@@ -74,13 +76,28 @@ def test_detector_overrides_any_earlier_intent() -> None:
     assert entities == {"crisis_kind": "self"}, "no region entity: the slot defaults to US"
 
 
-def test_classifier_crisis_under_fallback_escalates() -> None:
+def _model_sees(monkeypatch: pytest.MonkeyPatch, score: float) -> None:
+    """The rules find nothing and the risk model gives ``score``."""
+    monkeypatch.setattr(crisis_guard, "assess", lambda text: Assessment("none", score=score))
+
+
+def test_classifier_crisis_under_fallback_escalates_with_a_weak_model_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    _model_sees(monkeypatch, shared_risk_model().thresholds.signal)
     ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.85},
                {"name": "cost", "confidence": 0.4}]
     message = Message(data={"text": "xyzzy plugh", "intent": ranking[0], "intent_ranking": ranking})
     _guard().process([message])
     assert message.get("intent")["name"] == "crisis"
     assert message.get("crisis")["rule"] == "classifier.crisis_intent"
+
+
+def test_classifier_crisis_alone_does_not_escalate_without_a_model_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    _model_sees(monkeypatch, shared_risk_model().thresholds.signal / 2)
+    ranking = [{"name": "crisis", "confidence": 0.9}, {"name": "out_of_scope", "confidence": 0.05}]
+    message = Message(data={"text": "i want to dye my hair blue", "intent": ranking[0], "intent_ranking": ranking})
+    _guard().process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert message.get("crisis")["tier"] == "none"
 
 
 def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:

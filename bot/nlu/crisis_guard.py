@@ -50,7 +50,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.crisis.regions import DEFAULT_REGION, deployment_region, normalise_region
-from bot.crisis.tiers import Assessment, assess
+from bot.crisis.tiers import Assessment, assess, shared_risk_model
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ CLASSIFIER_RULE = "classifier.crisis_intent"
 #: net (100% recall on its corpus); the classifier catches wording the rules lack, but it
 #: cannot read idioms ("I'm dead 😂"). Measured on the must-not corpus: 11.6% false
 #: alarms at 0.5, 6.3% at 0.7, 3.5% at 0.8, with every held-out crisis example caught.
+#: Since the risk model exists, the classifier's guess also needs the model to see at
+#: least a weak signal in the message: trained on more ordinary questions, the classifier
+#: named crisis with 0.8 or more for "i want to dye my hair blue" (3.7% of the must-not
+#: corpus alone), while of the 13 at-risk messages of batches H and I that the rules and the
+#: model still miss it caught none.
 CLASSIFIER_MIN_CONFIDENCE = 0.8
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,64})(?P<entities>\{[^{}]{0,400}\})?$")
 _STATE_FILE = "crisis_guard.json"
@@ -190,7 +195,12 @@ class CrisisGuard(GraphComponent):
         if asked_region or region != DEFAULT_REGION:
             self._add_entity(message, "region", region, 0, 0)
         assessment = assess(safe_text)
-        if assessment.tier != "crisis" and not assessment.negated and self._classifier_is_sure(message):
+        if (
+            assessment.tier != "crisis"
+            and not assessment.negated
+            and assessment.score >= shared_risk_model().thresholds.signal
+            and self._classifier_is_sure(message)
+        ):
             assessment = Assessment("crisis", assessment.kind or "self", CLASSIFIER_RULE, assessment.score)
         if assessment.shows_risk:
             self._escalate(message, assessment, region)
