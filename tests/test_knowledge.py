@@ -18,6 +18,8 @@ from actions.knowledge import (
 )
 from tests.support import ROOT, load_yaml
 
+pytestmark = pytest.mark.unit
+
 THERAPY_TYPES = {"cbt", "dbt", "psychodynamic", "interpersonal", "act", "humanistic",
                  "motivational_interviewing", "supportive"}
 THERAPY_FORMATS = {"individual", "couples", "family", "group"}
@@ -121,7 +123,7 @@ def test_no_orphan_responses(domain_dict: Dict[str, Any]) -> None:
 
 
 def test_readme_topic_list_matches_knowledge(kb: KnowledgeBase) -> None:
-    from scripts.readme_topics import render_topic_table
+    from docgen.readme_topics import render_topic_table
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert render_topic_table(kb) in readme, "run `make readme` to refresh the topic list"
