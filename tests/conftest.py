@@ -1,7 +1,8 @@
 """Session fixtures: the knowledge, the domain, the trained model, and a running bot.
 
 ``make test`` trains the model before pytest starts; the tests reuse that one model.
-The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts it.
+The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts it, and
+the tests themselves run with the Rasa patches installed, as the servers do.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Any, Dict, Iterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from actions.knowledge import KnowledgeBase, load_knowledge
-from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http
+from bot.env import set_process_defaults
 
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+set_process_defaults()  # before anything imports Rasa (and so TensorFlow)
+
+from actions.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
+from bot import rasa_patches  # noqa: E402
+from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http  # noqa: E402
+
+rasa_patches.install()
 # Conversations that test servers store (SQLite in DATA_DIR) go to a temporary folder,
 # never to the developer's var/; start_bot gives each bot its own folder inside it.
 TEST_DATA_ROOT = tempfile.mkdtemp(prefix="therapy-bot-test-data-")
@@ -37,7 +41,6 @@ hypothesis_settings.register_profile("dev", deadline=None)
 hypothesis_settings.load_profile(
     "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
 )
-
 
 def _require_model() -> None:
     if not MODEL.exists():

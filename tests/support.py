@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,16 +12,18 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
+from bench.procs import free_port as free_port  # one helper for the benchmark and the tests
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "therapy-bot.tar.gz"
 OUTPUT = ROOT / "tests" / "output"
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def installed_patches(output: str) -> List[str]:
+    """The Rasa patches a process's output says it installed (bot.rasa_patches logs one line each)."""
+    from bot.rasa_patches import PATCHES
+
+    return [patch.name for patch in PATCHES if f"Rasa patch installed: {patch.name}: " in output]
 
 
 def wait_for_http(url: str, timeout: float, process: Any = None) -> None:

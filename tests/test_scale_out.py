@@ -25,6 +25,8 @@ from tests.conftest import TEST_DATA_ROOT, ServedBot, start_bot, stop_bot
 from tests.storage_services import Services, child_pids, command_line
 from tests.support import OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
 
+pytestmark = pytest.mark.service
+
 SENDERS = 12
 #: Names that no log may contain: a person's name, told to the bot on every server.
 NAMES = ("Oswaldine", "Farthingale")
@@ -96,7 +98,7 @@ def say(server: ServedBot, sender: str, message: str) -> List[Dict[str, Any]]:
 
 def test_server_b_serves_with_two_sanic_workers(cluster: Cluster) -> None:
     b = cluster.servers[1]
-    rasa = [pid for pid in child_pids(b.process.pid) if "bin/rasa run " in command_line(pid)]
+    rasa = [pid for pid in child_pids(b.process.pid) if "bot.patched_rasa run " in command_line(pid)]
     assert len(rasa) == 1
     assert len(child_pids(rasa[0])) == 2, "SANIC_WORKERS=2 with the Redis lock store"
     for log in ("scale-out-a.log", "scale-out-b.log"):
