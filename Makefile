@@ -15,7 +15,7 @@ export RASA_PORT    ?= 5005
 export ACTIONS_PORT ?= 5055
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 
-.PHONY: help install train run shell test soak lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate review
+.PHONY: help install train run shell test test-fast fuzz soak lint evaluate-crisis lock clean readme web browser deploy-tools audit services-packages purge bench evaluate review
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -66,6 +66,12 @@ shell: install train  ## Chat with the bot in the terminal
 test: install train web browser deploy-tools services-packages  ## Lint, then run every test (unit, data, NLU, conversations, integration, browser)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+test-fast: install  ## The unit tier only (no model, no servers; under a minute): the quick loop
+	$(PY) -m pytest -q -m unit
+
+fuzz: install train  ## The property tests with fresh random examples, and more of them (not derandomised as in CI)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -m hypothesis
 
 soak: install train  ## The full-size soak test: 50 concurrent senders, 10,000 turns over REST
 	SOAK_TURNS=10000 $(PY) -m pytest tests/test_soak.py -q

@@ -3,6 +3,10 @@
 ``make test`` trains the model before pytest starts; the tests reuse that one model.
 The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts it, and
 the tests themselves run with the Rasa patches installed, as the servers do.
+
+Every test belongs to one tier, a marker registered in pyproject.toml: ``unit`` (nothing
+beyond .venv: no trained model, no servers; ``make test-fast``), ``model`` (a trained
+model in-process), ``service`` (servers or programs started for the test) or ``browser``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -34,13 +38,30 @@ TEST_DATA_ROOT = tempfile.mkdtemp(prefix="therapy-bot-test-data-")
 atexit.register(shutil.rmtree, TEST_DATA_ROOT, ignore_errors=True)
 os.environ.setdefault("DATA_DIR", os.path.join(TEST_DATA_ROOT, "default"))
 
-# Hypothesis: the same examples on every CI run (CI=true), so a red build is reproducible
-# and never a matter of luck; fresh random examples on developers' machines.
+# Hypothesis: the same examples on every run of `make test` and `make test-fast` (the "ci"
+# profile), so a red build is reproducible and never a matter of luck; `make fuzz` chooses
+# the "fuzz" profile (HYPOTHESIS_PROFILE) for fresh random examples, and more of them.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-hypothesis_settings.register_profile("dev", deadline=None)
-hypothesis_settings.load_profile(
-    "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
-)
+hypothesis_settings.register_profile("fuzz", deadline=None, print_blob=True, max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+TIERS = ("unit", "model", "service", "browser")
+#: Fixtures that load the trained model or start servers: never for a unit test.
+HEAVY_FIXTURES = frozenset({"nlu_agent", "parse", "served_bot", "widget_bot"})
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Refuses a test without exactly one tier, or a unit test that asks for the model or a server."""
+    problems = []
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        if len(tiers) != 1:
+            problems.append(f"{item.nodeid}: tiers {sorted(tiers)}, needs exactly one of {', '.join(TIERS)}")
+        elif tiers == {"unit"} and HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            problems.append(f"{item.nodeid}: a unit test may not use {sorted(HEAVY_FIXTURES & set(item.fixturenames))}")
+    if problems:
+        raise pytest.UsageError("test tiers (tests/conftest.py):\n  " + "\n  ".join(problems))
+
 
 def _require_model() -> None:
     if not MODEL.exists():

@@ -14,6 +14,8 @@ import pytest
 from bot.crisis.detector import HEAD_TAIL_CHARS, KINDS, MAX_CHARS, CrisisDetector, Detection, normalise
 from evaluation import corpus
 
+pytestmark = pytest.mark.unit
+
 SELF_CATEGORIES = {
     "direct",
     "indirect",

@@ -12,6 +12,7 @@ INTENTS = {"greet", "cost", "therapy_types", "tell_me_more"}
 VALUES = {"therapy_type=cbt", "aspect=online"}
 
 
+@pytest.mark.unit
 def test_guard_is_the_last_component() -> None:
     pipeline = load_yaml(ROOT / "config.yml")["pipeline"]
     assert pipeline[-1]["name"] == "bot.nlu.crisis_guard.CrisisGuard"
@@ -19,6 +20,7 @@ def test_guard_is_the_last_component() -> None:
     assert "KeywordIntentClassifier" not in names, "a keyword matcher may not override the classifier"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text",
     ["/cost", "/tell_me_more", '/therapy_types{"therapy_type":"cbt"}', ' /cost '],
@@ -27,6 +29,7 @@ def test_button_payloads_pass(text: str) -> None:
     assert neutralise_payload(text, INTENTS, VALUES) == text
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text,expected",
     [
@@ -46,6 +49,7 @@ def test_other_slash_text_becomes_words(text: str, expected: str) -> None:
     assert neutralise_payload(text, INTENTS, VALUES) == expected
 
 
+@pytest.mark.unit
 def test_text_without_slash_is_untouched() -> None:
     assert neutralise_payload("how long is a session?", INTENTS, VALUES) == "how long is a session?"
 
@@ -64,6 +68,7 @@ def _guard() -> CrisisGuard:
     return _GUARD[0]
 
 
+@pytest.mark.model
 def test_detector_overrides_any_earlier_intent() -> None:
     message = Message(data={"text": "/greet I want to die", "intent": {"name": "greet", "confidence": 1.0}})
     _guard().process([message])
@@ -74,6 +79,7 @@ def test_detector_overrides_any_earlier_intent() -> None:
     assert entities == {"crisis_kind": "self"}, "no region entity: the slot defaults to US"
 
 
+@pytest.mark.model
 def test_classifier_crisis_under_fallback_escalates() -> None:
     ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.85},
                {"name": "cost", "confidence": 0.4}]
@@ -83,6 +89,7 @@ def test_classifier_crisis_under_fallback_escalates() -> None:
     assert message.get("crisis")["rule"] == "classifier.crisis_intent"
 
 
+@pytest.mark.model
 def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:
     ranking = [{"name": "crisis", "confidence": 0.3}, {"name": "difficult_emotions", "confidence": 0.2}]
     message = Message(data={"text": "my life feels boring", "intent": ranking[0], "intent_ranking": ranking})
@@ -91,6 +98,7 @@ def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:
     assert message.get("crisis")["tier"] == "none"
 
 
+@pytest.mark.model
 def test_ordinary_message_keeps_its_intent() -> None:
     intent = {"name": "cost", "confidence": 0.9}
     message = Message(data={"text": "how much does therapy cost", "intent": intent,
@@ -100,6 +108,7 @@ def test_ordinary_message_keeps_its_intent() -> None:
     assert not message.get("entities")
 
 
+@pytest.mark.model
 def test_region_from_metadata_and_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
     message = Message(data={"text": "i want to kill myself", "metadata": {"region": "gb"}})
     _guard().process([message])
@@ -110,6 +119,7 @@ def test_region_from_metadata_and_deployment(monkeypatch: pytest.MonkeyPatch) ->
     assert {e["entity"]: e["value"] for e in message.get("entities")} == {"region": "AU"}
 
 
+@pytest.mark.model
 def test_guard_does_not_log_the_text(caplog: pytest.LogCaptureFixture) -> None:
     secret = "i want to kill myself tonight zebra42"
     with caplog.at_level("DEBUG"):
@@ -118,6 +128,7 @@ def test_guard_does_not_log_the_text(caplog: pytest.LogCaptureFixture) -> None:
     assert "zebra42" not in caplog.text and "kill myself" not in caplog.text
 
 
+@pytest.mark.model
 def test_only_the_guard_can_set_the_check_in() -> None:
     guard = CrisisGuard(_Storage(), None, INTENTS | {"crisis_check_in", "affirm"}, VALUES)  # type: ignore[arg-type]
     message = Message(data={"text": "/crisis_check_in", "intent": {"name": "crisis_check_in", "confidence": 1.0}})
@@ -127,6 +138,7 @@ def test_only_the_guard_can_set_the_check_in() -> None:
     assert neutralise_payload("/affirm", INTENTS | {"affirm"}, VALUES) == "/affirm", "the Yes button passes"
 
 
+@pytest.mark.model
 def test_a_question_beside_a_disclosure_is_named() -> None:
     message = Message(
         data={
