@@ -74,6 +74,14 @@ def kb() -> KnowledgeBase:
 
 
 @pytest.fixture(scope="session")
+def detector() -> Any:
+    """The crisis detector with the project's rules, built once: building one compiles every rule."""
+    from bot.crisis.detector import CrisisDetector
+
+    return CrisisDetector()
+
+
+@pytest.fixture(scope="session")
 def domain_dict() -> Dict[str, Any]:
     from rasa.shared.core.domain import Domain
 

@@ -46,11 +46,6 @@ MUST_NOT_CATEGORIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def detector() -> CrisisDetector:
-    return CrisisDetector()
-
-
 MAIN = corpus.load(corpus.MUST_ESCALATE)
 HOLDOUT = corpus.load(corpus.MUST_ESCALATE_HOLDOUT)
 MUST_NOT = corpus.load(corpus.MUST_NOT)

@@ -23,11 +23,6 @@ pytestmark = pytest.mark.unit
 RULES: List[Rule] = [rule for lang in load() for rule in lang.rules]
 
 
-@pytest.fixture(scope="module")
-def detector() -> CrisisDetector:
-    return CrisisDetector()
-
-
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_examples_fire_and_not_examples_do_not(detector: CrisisDetector, rule: Rule) -> None:
     problems = []

@@ -34,11 +34,6 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def detector() -> CrisisDetector:
-    return CrisisDetector()
-
-
 def _kind(detector: CrisisDetector, text: str) -> str | None:
     found = detector.detect(text)
     return found.kind if found else None
