@@ -38,6 +38,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import yaml
 
 from bot.env import PROCESS_DEFAULTS
+from docgen import markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = ROOT / "tests" / "nlu_test_data.yml"
@@ -237,12 +238,6 @@ def _pct(numerator: float, denominator: float) -> str:
     return f"{100 * numerator / denominator:.1f} %" if denominator else "n/a"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> List[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return lines
-
-
 def render(
     model: str,
     predictions: Sequence[Prediction],
@@ -272,7 +267,7 @@ def render(
         f"{intents['weighted avg']['f1-score']:.3f}.",
         "",
     ]
-    lines += _table(
+    lines += markdown.table(
         ["intent", "precision", "recall", "F1", "support"],
         [
             [name, f"{intents[name]['precision']:.3f}", f"{intents[name]['recall']:.3f}",
@@ -288,7 +283,7 @@ def render(
     lines += [f"### The {len(wrong)} misclassified messages", ""]
     confusions = Counter((p[1], p[2]) for p in wrong)
     if wrong:
-        lines += _table(
+        lines += markdown.table(
             ["expected", "predicted", "confidence", "message"],
             [[p[1], p[2], f"{p[3]:.2f}", p[0].replace("|", "\\|")] for p in sorted(wrong, key=lambda p: (p[1], p[2]))],
         )
@@ -337,7 +332,9 @@ def render(
             f"{report['weighted avg']['precision']:.3f}", f"{report['weighted avg']['recall']:.3f}",
             f"{report['weighted avg']['f1-score']:.3f}",
         ])
-    lines += _table(["run", "stories correct", "precision (weighted)", "recall (weighted)", "F1 (weighted)"], rows)
+    lines += markdown.table(
+        ["run", "stories correct", "precision (weighted)", "recall (weighted)", "F1 (weighted)"], rows
+    )
     lines += ["", "Precision, recall and F1 are Rasa's, over every predicted action (and, with `--e2e`, intent "
               "and entity).", ""]
     for label, result in stories.items():
@@ -366,7 +363,7 @@ def render(
                          _pct(figures["right_kind"], figures["n"]), ""])
         else:
             rows.append([label, figures["n"], "", "", _pct(figures["escalated"], figures["n"])])
-    lines += _table(["corpus", "messages", "escalated", "with the right resources", "false alarms"], rows)
+    lines += markdown.table(["corpus", "messages", "escalated", "with the right resources", "false alarms"], rows)
     table, notes, timing = layer
     lines += [
         "", "### The crisis layer alone (`make evaluate-crisis`)", "",
