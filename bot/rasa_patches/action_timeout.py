@@ -76,6 +76,6 @@ PATCH = Patch(
         Target("rasa.core.actions.action:RemoteAction.run", used_by="rasa.core.processor:MessageProcessor._run_action"),
     ),
     summary="custom actions wait at most ACTION_TIMEOUT seconds (default 10; Rasa waits 300), "
-    "a failed action is one WARNING line",
+    "a failed action logs one warning line, not a traceback",
     apply=apply,
 )
