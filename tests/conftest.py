@@ -123,6 +123,20 @@ class ServedBot:
         self.actions_url = f"http://127.0.0.1:{actions_port}"
 
 
+def new_data_dir(log_name: str) -> str:
+    """An empty ``DATA_DIR`` of its own for one served bot, removed with the test session's."""
+    return tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT)
+
+
+def start_run_sh(log_name: str, env: Dict[str, str], *args: str) -> subprocess.Popen:
+    """``scripts/run.sh ARGS`` with ``env``, in a session of its own, its output in tests/output/LOG_NAME."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(OUTPUT / log_name, "wb") as log:
+        return subprocess.Popen(
+            ["scripts/run.sh", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
 def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
     """Starts ``scripts/run.sh`` on free ports and waits until both servers answer.
 
@@ -136,15 +150,10 @@ def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
         "RASA_PORT": str(rasa_port),
         "ACTIONS_PORT": str(actions_port),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "DATA_DIR": tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT),
+        "DATA_DIR": new_data_dir(log_name),
         **env_overrides,
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / log_name, "wb")
-    process = subprocess.Popen(
-        ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_run_sh(log_name, env)
     bot = ServedBot(process, rasa_port, actions_port)
     try:
         wait_for_http(f"{bot.actions_url}/health", timeout=120, process=process)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import yaml
 
@@ -40,6 +42,26 @@ def wait_for_http(url: str, timeout: float, process: Any = None) -> None:
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not come up within {timeout} s")
+
+
+@contextlib.contextmanager
+def rasa_alone(port: int, env: Dict[str, str], log: Path, *args: str) -> Iterator[str]:
+    """Rasa without the action server, run as scripts/run.sh runs it (bot.patched_rasa); yields its URL."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.patched_rasa", "run", "--model", str(MODEL),
+             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--interface", "127.0.0.1",
+             "--port", str(port), *args],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_http(f"{url}/webhooks/rest/", timeout=240, process=process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
 
 
 def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
@@ -38,7 +37,7 @@ from hypothesis import strategies as st
 from bot.channels.fastpath import crisis_reply
 from bot.crisis.regions import deployment_region
 from bot.crisis.screening import screen
-from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
+from tests.support import OUTPUT, RestClient, free_port, post_json, rasa_alone, topics_of
 from tests.test_crisis_fastpath import CRISIS_SENTENCE, FILLERS, METADATA, SENDERS, _message
 
 pytestmark = pytest.mark.service
@@ -78,23 +77,12 @@ def hung_bot() -> Iterator[Tuple[str, Path]]:
         "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
         "DATA_DIR": str(data_dir),
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with open(LOG, "wb") as log:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.patched_rasa", "run",
-             "--model", str(MODEL), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(port),
-             "--response-timeout", str(RESPONSE_TIMEOUT)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=240, process=process)
-            yield f"http://127.0.0.1:{port}", data_dir
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
-            hung.shutdown()
-            hung.server_close()
+    try:
+        with rasa_alone(port, env, LOG, "--response-timeout", str(RESPONSE_TIMEOUT)) as url:
+            yield url, data_dir
+    finally:
+        hung.shutdown()
+        hung.server_close()
 
 
 def _timed_say(url: str, sender: str, text: str, results: List[Any], index: int) -> None:

@@ -30,7 +30,7 @@ import pytest
 import websockets
 import yaml
 
-from tests.conftest import ServedBot, stop_bot
+from tests.conftest import ServedBot, start_run_sh, stop_bot
 from tests.support import OUTPUT, ROOT, RestClient, free_port, load_yaml, post_json, wait_for_http
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -525,14 +525,6 @@ class Stack:
     nginx_log: Path
 
 
-def start_run_sh(server: str, log_name: str, env: Dict[str, str]) -> subprocess.Popen:
-    """``scripts/run.sh rasa`` or ``scripts/run.sh actions``, as the containers start them."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / log_name, "wb")
-    return subprocess.Popen(["scripts/run.sh", server], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     actions_port = free_port()
@@ -543,7 +535,7 @@ def stack() -> Iterator[Stack]:
         base_env.pop(name, None)
     started: List[subprocess.Popen] = []
     try:
-        actions = ServedBot(start_run_sh("actions", "stack-actions.log", base_env), 0, actions_port)
+        actions = ServedBot(start_run_sh("stack-actions.log", base_env, "actions"), 0, actions_port)
         started.append(actions.process)
         replicas = []
         for index in (1, 2):
@@ -552,7 +544,7 @@ def stack() -> Iterator[Stack]:
             shutil.rmtree(data_dir, ignore_errors=True)
             env = {**base_env, "RASA_PORT": str(rasa_port), "DATA_DIR": str(data_dir),
                    "ENABLE_API": "true", "RASA_AUTH_TOKEN": API_TOKEN}
-            replica = ServedBot(start_run_sh("rasa", f"stack-rasa-{index}.log", env), rasa_port, actions_port)
+            replica = ServedBot(start_run_sh(f"stack-rasa-{index}.log", env, "rasa"), rasa_port, actions_port)
             started.append(replica.process)
             replicas.append(replica)
         wait_for_http(f"{actions.actions_url}/health", timeout=180, process=actions.process)
