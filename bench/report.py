@@ -196,7 +196,8 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
         "uses the defaults of a `rasa init` bot: DIET, ResponseSelector, TED and UnexpecTED among them). "
         "Both are trained from scratch on the same domain and data (in this run, unless the training "
         "table says a model was reused) and served one after the other the same way, with the same "
-        "action server and tracker store, and the same channels and process settings (`bot/channels/`), "
+        "action server and tracker store, and the same channels (`bot/channels/`) and Rasa patches "
+        "(`bot/rasa_patches/`), "
         "so the ratios measure the pipeline and policies, not those settings. Ratios are ours ÷ stock: "
         "below 1 is better for times and memory, above 1 is better for throughput.",
         "",
