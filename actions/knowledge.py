@@ -1,7 +1,7 @@
 """The curated knowledge base: loading and validating ``knowledge.yml``.
 
 Every answer the assistant gives lives once, in ``knowledge.yml`` beside this module.
-The actions, the tests and ``make topics`` (scripts/topics.py) read it through this module, so
+The actions, the tests and ``make topics`` (docgen/topics.py) read it through this module, so
 the file is validated once at load time: a broken entry stops the action server at
 start-up instead of surfacing as a half-answer to someone who needs it.
 """

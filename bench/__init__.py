@@ -1,5 +1,6 @@
-"""Benchmarks (``make bench``) and the evaluation report (``make evaluate``).
+"""Speed benchmarks (``make bench``): latency, throughput, memory, cold start, training time.
 
-Neither is a test: they measure and write reports under ``docs/``; pass/fail lives in
-``tests/``. Intermediate output goes to ``results/`` (git-ignored).
+Not a test: it measures and writes ``docs/benchmarks.md``; pass/fail lives in ``tests/``,
+and how well the assistant answers is ``evaluation/``. Intermediate output goes to
+``results/`` (git-ignored).
 """

@@ -19,6 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Dict, List, Mapping, Sequence, Tuple
 
+from bot.env import PROCESS_DEFAULTS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -96,7 +98,7 @@ def servers(launcher_pid: int) -> Dict[str, List[int]]:
         command = cmdline(child)
         if "rasa_sdk" in command:
             found["actions"] = _tree(child, children)
-        elif "bin/rasa" in command:
+        elif "bot.patched_rasa" in command:
             found["rasa"] = _tree(child, children)
     return found
 
@@ -176,13 +178,7 @@ def speed_probe(repeats: int = 3) -> float:
 
 def base_env(**overrides: str) -> Dict[str, str]:
     """The environment of every command the benchmark runs."""
-    return {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        **overrides,
-    }
+    return {**os.environ, **PROCESS_DEFAULTS, **overrides}
 
 
 def _shown(path: Path) -> str:

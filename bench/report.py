@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Sequence
 
 from actions.knowledge import KNOWLEDGE_TOPICS
 from bench import metrics_cost
+from docgen import markdown
 
 #: The issue's targets, checked on every run.
 TARGET_P95_ONE_SENDER_MS = 40.0
@@ -165,12 +166,6 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     ]
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return lines
-
-
 def _tracker_store(files: Sequence[str] | None) -> str:
     if files is None:
         return "not measured"
@@ -203,7 +198,8 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
         "uses the defaults of a `rasa init` bot: DIET, ResponseSelector, TED and UnexpecTED among them). "
         "Both are trained from scratch on the same domain and data (in this run, unless the training "
         "table says a model was reused) and served one after the other the same way, with the same "
-        "action server and tracker store, and the same channels and process settings (`bot/channels/`), "
+        "action server and tracker store, and the same channels (`bot/channels/`) and Rasa patches "
+        "(`bot/rasa_patches/`), "
         "so the ratios measure the pipeline and policies, not those settings. Ratios are ours ÷ stock: "
         "below 1 is better for times and memory, above 1 is better for throughput.",
         "",
@@ -222,12 +218,12 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
 
     lines += ["## Targets", ""]
     if "stock" in configs:
-        lines += _table(
+        lines += markdown.table(
             ["target", "ours", "stock", "ratio", "ours meets it"],
             [[t["target"], t["ours"], t["stock"], t["ratio"], _met(t["met"])] for t in targets(results)],
         )
     else:
-        lines += _table(
+        lines += markdown.table(
             ["target", "ours", "ours meets it"], [[t["target"], t["ours"], _met(t["met"])] for t in targets(results)]
         )
     missed = [t["target"] for t in targets(results) if t["met"] is False]
@@ -257,7 +253,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
     for key, label in (("turns", "turns"), ("errors", "errors"), ("curated", "turns answered with a curated entry")):
         values = [_get(results, c, "serve", "sequential", key) for c in configs]
         rows.append([label, *[_num(v, 0) for v in values], "n/a"])
-    lines += _table(["", *configs, "ratio"], rows) + [""]
+    lines += markdown.table(["", *configs, "ratio"], rows) + [""]
     lines += [
         "CPU per turn (user + system time of each server's processes during the phase, from /proc, divided "
         "by the turns sent) barely depends on other work on the machine, unlike latency.",
@@ -284,7 +280,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
                 _ratio(entry.get("throughput"), stock.get("throughput")) if config == "ours" else "",
                 _num((entry.get("cpu_ms_per_turn") or {}).get("rasa"), 1),
             ])
-    lines += _table(
+    lines += markdown.table(
         ["senders", "config", "turns/s", "p50 ms", "p95 ms", "p99 ms", "errors", "throughput ratio",
          "Rasa CPU ms/turn"], rows
     ) + [""]
@@ -303,7 +299,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
         entry = _get(results, config, "serve", "fast_path") or {}
         rows.append([config, *[_num(entry.get(key), 0) for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")],
                      _num(entry.get("errors"), 0)])
-    lines += _table(["config", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows) + [""]
+    lines += markdown.table(["config", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows) + [""]
 
     lines += ["## Cold start", ""]
     lines += [
@@ -317,7 +313,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
                        ("actions_cpu_s", "CPU time of the action server until then")):
         values = [_get(results, c, "serve", "cold_start", key) for c in configs]
         rows.append([label, *[_num(v, 1, " s") for v in values], _ratio(*values) if len(values) == 2 else "n/a"])
-    lines += _table(["", *configs, "ratio"], rows) + [""]
+    lines += markdown.table(["", *configs, "ratio"], rows) + [""]
 
     lines += ["## Resident memory", ""]
     lines += [
@@ -334,7 +330,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
                 config, f"{point['turns']:,}", _num(point["rasa"]["rss_mb"], 0), _num(point["actions"]["rss_mb"], 0),
                 _num(point["total_rss_mb"], 0), str(point["rasa"]["processes"] + point["actions"]["processes"]),
             ])
-    lines += _table(["config", "turns", "Rasa MB", "actions MB", "total MB", "processes"], rows) + [""]
+    lines += markdown.table(["config", "turns", "Rasa MB", "actions MB", "total MB", "processes"], rows) + [""]
     for config in configs:
         growth = memory_growth(results, config)
         if growth is not None:
@@ -359,7 +355,8 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
             " / ".join(_loads(v) for v in loads) if all(loads) else "n/a",
             f"`{training.get('command') or 'n/a'}`",
         ])
-    lines += _table(["config", "wall time", "trained in", "load average before / after", "command"], rows) + [""]
+    header = ["config", "wall time", "trained in", "load average before / after", "command"]
+    lines += markdown.table(header, rows) + [""]
     lines.append("Each training starts from an empty Rasa cache (`RASA_CACHE_DIRECTORY`), with `--force`.")
     lines.append("")
 
@@ -372,7 +369,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
         "warm-up pass), in one process without Rasa.",
         "",
     ]
-    lines += _table(
+    lines += markdown.table(
         ["", "p50", "p99", "max"],
         [
             ["per message (median of its passes)", _num(detector.get("msg_p50"), 0, " µs"),
@@ -388,7 +385,7 @@ def render(results: Dict[str, Any], plot_name: str) -> str:
     lines += ["## What was tried", "", TRIED.read_text(encoding="utf-8").strip(), ""]
 
     lines += ["## Machine and set-up", ""]
-    lines += _table(
+    lines += markdown.table(
         ["", ""],
         [
             ["CPU", f"{machine['cpu']} ({machine['cores']} cores available)"],

@@ -39,6 +39,7 @@ import yaml
 
 from bench import metrics_cost, procs, report
 from bench.load import REQUEST_TIMEOUT_S, LoadClient, PhaseResult, classify_reply, crisis_under_load
+from bot.env import set_process_defaults
 
 ROOT = procs.ROOT
 STOCK_CONFIG = ROOT / "bench" / "stock-config.yml"
@@ -344,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "configs": {name: {} for name in configs},
     }
     messages = bench_messages()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # spaCy's thinc imports TensorFlow, which is chatty
+    set_process_defaults()  # spaCy's thinc imports TensorFlow, which is chatty
     print(f">> crisis layer (rules and risk model) over the corpus ({settings.detector_repeats} passes)", flush=True)
     results["detector"] = detector_timing(settings.detector_repeats)
     for name in configs:

@@ -16,3 +16,19 @@ def positive_number(name: str, default: float) -> float:
     except ValueError:
         return default
     return value if value > 0 else default
+
+
+#: What every process of ours that loads Rasa runs with unless its environment says
+#: otherwise: no telemetry, and none of TensorFlow's start-up chatter or SQLAlchemy's
+#: 2.0 notice in the logs. Set before Rasa (and so TensorFlow) is imported.
+PROCESS_DEFAULTS = {
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+def set_process_defaults() -> None:
+    """Puts ``PROCESS_DEFAULTS`` into this process's environment where it sets nothing else."""
+    for name, value in PROCESS_DEFAULTS.items():
+        os.environ.setdefault(name, value)

@@ -1,4 +1,4 @@
-"""Measuring the assistant: crisis and NLU evaluators and the reports they write.
+"""Measuring the assistant: corpus loaders, crisis and NLU evaluators, and ``docs/evaluation.md``.
 
 Kept out of ``bot/`` and ``actions/`` on purpose: the runtime images contain neither this
 package nor the test corpora it reads.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 from actions.decide import Decision, Thresholds, decide, decide_legacy
 from actions.knowledge import KNOWLEDGE_TOPICS
+from bot.env import set_process_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "therapy-bot.tar.gz"
@@ -118,7 +118,7 @@ def score(name: str, rows: Sequence[Tuple[str, str]], decisions: Sequence[Decisi
 
 def load_agent(model: Path = MODEL) -> Any:
     """The trained model, with Rasa's logging quiet (it would print parsed text at debug)."""
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    set_process_defaults()
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog

@@ -91,7 +91,7 @@ if [ "$only" != rasa ]; then
   pids+=($!)
 fi
 if [ "$only" != actions ]; then
-  .venv/bin/rasa run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
+  .venv/bin/python -m bot.patched_rasa run --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml \
     --interface "$HOST" --port "$RASA_PORT" --response-timeout "${RESPONSE_TIMEOUT:-30}" ${cors[@]+"${cors[@]}"} \
     ${api[@]+"${api[@]}"} &
   pids+=($!)

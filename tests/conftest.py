@@ -1,7 +1,12 @@
 """Session fixtures: the knowledge, the domain, the trained model, and a running bot.
 
 ``make test`` trains the model before pytest starts; the tests reuse that one model.
-The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts it.
+The running bot is started by ``scripts/run.sh``, exactly as ``make run`` starts it, and
+the tests themselves run with the Rasa patches installed, as the servers do.
+
+Every test belongs to one tier, a marker registered in pyproject.toml: ``unit`` (nothing
+beyond .venv: no trained model, no servers; ``make test-fast``), ``model`` (a trained
+model in-process), ``service`` (servers or programs started for the test) or ``browser``.
 """
 
 from __future__ import annotations
@@ -13,30 +18,49 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from actions.knowledge import KnowledgeBase, load_knowledge
-from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http
+from bot.env import set_process_defaults
 
-os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+set_process_defaults()  # before anything imports Rasa (and so TensorFlow)
+
+from actions.knowledge import KnowledgeBase, load_knowledge  # noqa: E402
+from bot import rasa_patches  # noqa: E402
+from tests.support import MODEL, OUTPUT, ROOT, free_port, wait_for_http  # noqa: E402
+
+rasa_patches.install()
 # Conversations that test servers store (SQLite in DATA_DIR) go to a temporary folder,
 # never to the developer's var/; start_bot gives each bot its own folder inside it.
 TEST_DATA_ROOT = tempfile.mkdtemp(prefix="therapy-bot-test-data-")
 atexit.register(shutil.rmtree, TEST_DATA_ROOT, ignore_errors=True)
 os.environ.setdefault("DATA_DIR", os.path.join(TEST_DATA_ROOT, "default"))
 
-# Hypothesis: the same examples on every CI run (CI=true), so a red build is reproducible
-# and never a matter of luck; fresh random examples on developers' machines.
+# Hypothesis: the same examples on every run of `make test` and `make test-fast` (the "ci"
+# profile), so a red build is reproducible and never a matter of luck; `make fuzz` chooses
+# the "fuzz" profile (HYPOTHESIS_PROFILE) for fresh random examples, and more of them.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-hypothesis_settings.register_profile("dev", deadline=None)
-hypothesis_settings.load_profile(
-    "ci" if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no") else "dev"
-)
+hypothesis_settings.register_profile("fuzz", deadline=None, print_blob=True, max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+TIERS = ("unit", "model", "service", "browser")
+#: Fixtures that load the trained model or start servers: never for a unit test.
+HEAVY_FIXTURES = frozenset({"nlu_agent", "parse", "served_bot", "widget_bot"})
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Refuses a test without exactly one tier, or a unit test that asks for the model or a server."""
+    problems = []
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        if len(tiers) != 1:
+            problems.append(f"{item.nodeid}: tiers {sorted(tiers)}, needs exactly one of {', '.join(TIERS)}")
+        elif tiers == {"unit"} and HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            problems.append(f"{item.nodeid}: a unit test may not use {sorted(HEAVY_FIXTURES & set(item.fixturenames))}")
+    if problems:
+        raise pytest.UsageError("test tiers (tests/conftest.py):\n  " + "\n  ".join(problems))
 
 
 def _require_model() -> None:
@@ -47,6 +71,14 @@ def _require_model() -> None:
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge()
+
+
+@pytest.fixture(scope="session")
+def detector() -> Any:
+    """The crisis detector with the project's rules, built once: building one compiles every rule."""
+    from bot.crisis.detector import CrisisDetector
+
+    return CrisisDetector()
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +123,20 @@ class ServedBot:
         self.actions_url = f"http://127.0.0.1:{actions_port}"
 
 
+def new_data_dir(log_name: str) -> str:
+    """An empty ``DATA_DIR`` of its own for one served bot, removed with the test session's."""
+    return tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT)
+
+
+def start_run_sh(log_name: str, env: Dict[str, str], *args: str) -> subprocess.Popen:
+    """``scripts/run.sh ARGS`` with ``env``, in a session of its own, its output in tests/output/LOG_NAME."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(OUTPUT / log_name, "wb") as log:
+        return subprocess.Popen(
+            ["scripts/run.sh", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+
 def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
     """Starts ``scripts/run.sh`` on free ports and waits until both servers answer.
 
@@ -104,15 +150,10 @@ def start_bot(log_name: str, **env_overrides: str) -> ServedBot:
         "RASA_PORT": str(rasa_port),
         "ACTIONS_PORT": str(actions_port),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "DATA_DIR": tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT),
+        "DATA_DIR": new_data_dir(log_name),
         **env_overrides,
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / log_name, "wb")
-    process = subprocess.Popen(
-        ["scripts/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_run_sh(log_name, env)
     bot = ServedBot(process, rasa_port, actions_port)
     try:
         wait_for_http(f"{bot.actions_url}/health", timeout=120, process=process)

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import yaml
+
+from bench.procs import free_port as free_port  # one helper for the benchmark and the tests
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "therapy-bot.tar.gz"
 OUTPUT = ROOT / "tests" / "output"
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def installed_patches(output: str) -> List[str]:
+    """The Rasa patches a process's output says it installed (bot.rasa_patches logs one line each)."""
+    from bot.rasa_patches import PATCHES
+
+    return [patch.name for patch in PATCHES if f"Rasa patch installed: {patch.name}: " in output]
 
 
 def wait_for_http(url: str, timeout: float, process: Any = None) -> None:
@@ -39,6 +42,26 @@ def wait_for_http(url: str, timeout: float, process: Any = None) -> None:
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not come up within {timeout} s")
+
+
+@contextlib.contextmanager
+def rasa_alone(port: int, env: Dict[str, str], log: Path, *args: str) -> Iterator[str]:
+    """Rasa without the action server, run as scripts/run.sh runs it (bot.patched_rasa); yields its URL."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.patched_rasa", "run", "--model", str(MODEL),
+             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--interface", "127.0.0.1",
+             "--port", str(port), *args],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_http(f"{url}/webhooks/rest/", timeout=240, process=process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
 
 
 def post_json(url: str, body: Any, timeout: float = 30) -> tuple[int, Any]:

@@ -20,7 +20,9 @@ from typing import Iterator, Tuple
 import pytest
 
 from bot.crisis.regions import REGIONS
-from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, topics_of, wait_for_http
+from tests.support import OUTPUT, ROOT, RestClient, free_port, rasa_alone, topics_of, wait_for_http
+
+pytestmark = pytest.mark.service
 
 #: Seconds Rasa waits for the action server in this test (the default is 10).
 ACTION_TIMEOUT = 3
@@ -34,24 +36,12 @@ def rasa_and_action_port() -> Iterator[Tuple[str, int]]:
     port, action_port = free_port(), free_port()
     env = {
         **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "ACTION_TIMEOUT": str(ACTION_TIMEOUT),
         "DATA_DIR": tempfile.mkdtemp(prefix="no-actions-"),
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with open(OUTPUT / "rasa-no-actions.log", "wb") as log:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=240, process=process)
-            yield f"http://127.0.0.1:{port}", action_port
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+    with rasa_alone(port, env, OUTPUT / "rasa-no-actions.log") as url:
+        yield url, action_port
 
 
 def _client(base_url: str) -> RestClient:
@@ -122,7 +112,7 @@ def test_hung_then_restored_action_server(rasa_and_action_port: Tuple[str, int])
         hung.shutdown()
         hung.server_close()
 
-    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "RASA_TELEMETRY_ENABLED": "false"}
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1"}
     with open(OUTPUT / "actions-restored.log", "wb") as log:
         actions = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "python"), "-m", "rasa_sdk", "--actions", "actions",

@@ -18,6 +18,8 @@ from actions.knowledge import (
     KnowledgeBase,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def make_tracker(
     intent: str,

@@ -56,6 +56,7 @@ def assert_no_conversation_in(body: bytes) -> None:
     assert b'"events"' not in body and b'"sender_id"' not in body and b'"slots"' not in body, body[:300]
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("method,path", API_ROUTES)
 def test_default_bot_does_not_serve_the_api(served_bot: ServedBot, method: str, path: str) -> None:
     conversation_id = f"api-{uuid.uuid4().hex[:10]}"
@@ -65,6 +66,7 @@ def test_default_bot_does_not_serve_the_api(served_bot: ServedBot, method: str, 
     assert_no_conversation_in(body)
 
 
+@pytest.mark.service
 def test_default_bot_still_answers_its_channels(served_bot: ServedBot) -> None:
     reply = RestClient(served_bot.base_url, f"api-{uuid.uuid4().hex[:10]}").say("hello")
     assert reply and "988" in reply[-1]["text"]
@@ -82,6 +84,7 @@ def api_bot() -> Iterator[ServedBot]:
     stop_bot(bot)
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("method,path", API_ROUTES)
 def test_api_without_token_is_refused(api_bot: ServedBot, method: str, path: str) -> None:
     conversation_id = f"api-{uuid.uuid4().hex[:10]}"
@@ -91,6 +94,7 @@ def test_api_without_token_is_refused(api_bot: ServedBot, method: str, path: str
     assert_no_conversation_in(body)
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("method,path", [("GET", "/conversations/{id}/tracker"), ("GET", "/status"), ("PUT", "/model")])
 def test_api_with_a_wrong_token_is_refused(api_bot: ServedBot, method: str, path: str) -> None:
     conversation_id = f"api-{uuid.uuid4().hex[:10]}"
@@ -101,6 +105,7 @@ def test_api_with_a_wrong_token_is_refused(api_bot: ServedBot, method: str, path
     assert_no_conversation_in(body)
 
 
+@pytest.mark.service
 def test_api_with_the_token_reads_a_conversation(api_bot: ServedBot) -> None:
     conversation_id = f"api-{uuid.uuid4().hex[:10]}"
     RestClient(api_bot.base_url, conversation_id).say("hello")
@@ -111,12 +116,14 @@ def test_api_with_the_token_reads_a_conversation(api_bot: ServedBot) -> None:
     assert any(event.get("event") == "user" for event in tracker["events"])
 
 
+@pytest.mark.service
 def test_api_with_the_token_reports_the_model(api_bot: ServedBot) -> None:
     status, body = call("GET", f"{api_bot.base_url}/status?token={TOKEN}")
     assert status == 200
     assert json.loads(body)["model_file"].endswith("therapy-bot.tar.gz")
 
 
+@pytest.mark.service
 def test_channels_need_no_token_when_the_api_is_on(api_bot: ServedBot) -> None:
     reply = RestClient(api_bot.base_url, f"api-{uuid.uuid4().hex[:10]}").say("how long is a session?")
     assert reply[0]["custom"]["topic"] == "session_length"
@@ -143,6 +150,7 @@ def run_script(**env_overrides: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("token", [None, "", "too-short-a-secret"])
 def test_run_refuses_the_api_without_a_strong_token(token: str | None) -> None:
     env = {"ENABLE_API": "true"} if token is None else {"ENABLE_API": "true", "RASA_AUTH_TOKEN": token}
@@ -154,6 +162,7 @@ def test_run_refuses_the_api_without_a_strong_token(token: str | None) -> None:
         assert token not in result.stderr + result.stdout
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("value", ["yes", "1", "TRUE"])
 def test_run_refuses_an_unclear_enable_api(value: str) -> None:
     result = run_script(ENABLE_API=value)

@@ -34,6 +34,7 @@ def _sender() -> str:
 # --- the limits as pure logic ------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_rate_limiter_allows_the_limit_per_minute_then_refuses() -> None:
     limiter = SenderRateLimiter(per_minute=3)
     assert [limiter.allow("a", now=t) for t in (0.0, 1.0, 2.0, 3.0)] == [True, True, True, False]
@@ -41,6 +42,7 @@ def test_rate_limiter_allows_the_limit_per_minute_then_refuses() -> None:
     assert limiter.allow("a", now=60.5), "the window slides: the message at t=0 has expired"
 
 
+@pytest.mark.unit
 def test_rate_limiter_forgets_the_least_recent_senders() -> None:
     limiter = SenderRateLimiter(per_minute=1, max_senders=2)
     assert limiter.allow("a", now=0.0) and limiter.allow("b", now=0.0) and limiter.allow("c", now=0.0)
@@ -48,6 +50,7 @@ def test_rate_limiter_forgets_the_least_recent_senders() -> None:
     assert not limiter.allow("c", now=1.0)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("value, expected", [("5", 5), ("0", 30), ("-2", 30), ("many", 30), (None, 30)])
 def test_rate_limit_setting(monkeypatch: pytest.MonkeyPatch, value: str | None, expected: int) -> None:
     if value is None:
@@ -57,6 +60,7 @@ def test_rate_limit_setting(monkeypatch: pytest.MonkeyPatch, value: str | None, 
     assert rate_limit_per_minute() == expected
 
 
+@pytest.mark.model
 def test_an_over_long_question_is_not_passed_on() -> None:
     admission = admit(_sender(), FILLER * 2_000, {"region": "GB"})
     assert admission.text is None
@@ -65,6 +69,7 @@ def test_an_over_long_question_is_not_passed_on() -> None:
     assert "116 123" in admission.reply[0]["text"]
 
 
+@pytest.mark.model
 def test_an_over_long_message_with_risk_in_the_middle_is_passed_on_reduced() -> None:
     text = FILLER * 800 + CRISIS + ". " + FILLER * 800
     admission = admit(_sender(), text, None)
@@ -76,6 +81,7 @@ def test_an_over_long_message_with_risk_in_the_middle_is_passed_on_reduced() -> 
 # --- through the running bot -----------------------------------------------------------
 
 
+@pytest.mark.service
 @pytest.mark.parametrize(
     "message",
     [
@@ -105,6 +111,7 @@ def test_odd_messages_get_a_kind_reply(served_bot: ServedBot, message: str) -> N
     assert "crisis" not in topics_of(reply), "none of these messages shows risk"
 
 
+@pytest.mark.service
 def test_a_typed_crisis_payload_cannot_set_slots(served_bot: ServedBot) -> None:
     """``/crisis{...}`` is read as words (which may ask for help), never as intent and slots."""
     forged = RestClient(served_bot.base_url, _sender()).say('/crisis{"crisis_kind": "child_abuse", "region": "GB"}')
@@ -113,6 +120,7 @@ def test_a_typed_crisis_payload_cannot_set_slots(served_bot: ServedBot) -> None:
     assert "116 123" not in str(forged), "the forged region did not pick the UK lines"
 
 
+@pytest.mark.service
 def test_a_100000_character_message_gets_the_length_reply(served_bot: ServedBot) -> None:
     reply = RestClient(served_bot.base_url, _sender()).say((FILLER * 1_500)[:100_000])
     assert len(reply) == 1
@@ -120,12 +128,14 @@ def test_a_100000_character_message_gets_the_length_reply(served_bot: ServedBot)
     assert TOO_LONG_TEXT in reply[0]["text"] and "988" in reply[0]["text"]
 
 
+@pytest.mark.service
 def test_a_100000_character_message_with_risk_gets_the_crisis_reply(served_bot: ServedBot) -> None:
     text = (FILLER * 700)[:50_000] + " " + CRISIS + ". " + (FILLER * 700)[:50_000]
     reply = RestClient(served_bot.base_url, _sender()).say(text)
     assert topics_of(reply)[0] == "crisis" and "988" in reply[0]["text"]
 
 
+@pytest.mark.service
 def test_a_flood_from_one_sender_is_slowed_but_crisis_still_answered(served_bot: ServedBot) -> None:
     bot = RestClient(served_bot.base_url, _sender())
     topics = [topics_of(bot.say("how long is a session?"))[0] for _ in range(rate_limit_per_minute() + 3)]
@@ -138,6 +148,7 @@ def test_a_flood_from_one_sender_is_slowed_but_crisis_still_answered(served_bot:
     assert topics_of(other.say("how long is a session?")) == ["session_length"], "other senders are unaffected"
 
 
+@pytest.mark.service
 @pytest.mark.parametrize(
     "raw",
     [
@@ -152,6 +163,7 @@ def test_undecodable_bodies_get_a_json_400(served_bot: ServedBot, raw: bytes) ->
     assert status == 400 and isinstance(reply, dict) and reply["error"]
 
 
+@pytest.mark.service
 @pytest.mark.parametrize(
     "body",
     [
@@ -172,12 +184,14 @@ def test_wrong_fields_get_a_json_400_and_the_server_keeps_serving(served_bot: Se
     assert topics_of(RestClient(served_bot.base_url, _sender()).say("what is cbt?")) == ["therapy_types"]
 
 
+@pytest.mark.service
 def test_any_sender_id_up_to_the_limit_works(served_bot: ServedBot) -> None:
     for sender in ("x" * 128, "ünïcødé-séndér", "1", "a b c", "<script>"):
         reply = RestClient(served_bot.base_url, sender).say("how long is a session?")
         assert topics_of(reply) == ["session_length"]
 
 
+@pytest.mark.service
 def test_replies_are_json_not_html(served_bot: ServedBot) -> None:
     request = urllib.request.Request(
         f"{served_bot.base_url}/webhooks/rest/webhook",

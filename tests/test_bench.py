@@ -20,9 +20,11 @@ from typing import Any, Dict, List
 import pytest
 from aiohttp import web
 
-from bench import evaluate, procs, report
+from bench import procs, report
 from bench.load import TURNS_PER_CONVERSATION, LoadClient, classify_reply, percentile
 from tests.support import free_port
+
+pytestmark = pytest.mark.unit
 
 
 def test_percentile_interpolates_like_numpy() -> None:
@@ -155,7 +157,7 @@ def test_server_memory_finds_both_servers_and_their_children() -> None:
     sleeper = f"{sys.executable} -c 'import time; time.sleep(60)'"
     parent = f"{sys.executable} -c 'import subprocess, time; subprocess.Popen([\"sleep\", \"60\"]); time.sleep(60)'"
     launcher = subprocess.Popen(
-        ["bash", "-c", f"{sleeper} -m rasa_sdk & {parent} bin/rasa run & {sleeper} unrelated & wait"],
+        ["bash", "-c", f"{sleeper} -m rasa_sdk & {parent} bot.patched_rasa run & {sleeper} unrelated & wait"],
         start_new_session=True,
     )
     try:
@@ -272,35 +274,3 @@ def test_plot_is_written(tmp_path: Path) -> None:
     path = tmp_path / "latency.png"
     report.plot_latency(_results(), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_intent_report_and_confusion_labels() -> None:
-    predictions = [("a", "cost", "cost", 0.9), ("b", "cost", "nlu_fallback", 0.2),
-                   ("c", "greet", "greet", 0.9), ("d", "greet", "cost", 0.5)]
-    scores = evaluate.intent_report(predictions)
-    assert scores["accuracy"] == 0.5
-    assert scores["cost"]["precision"] == 0.5 and scores["cost"]["recall"] == 0.5
-    assert scores["greet"]["precision"] == 1.0 and scores["greet"]["recall"] == 0.5
-    assert evaluate.confusion_labels(predictions) == ["cost", "greet", "nlu_fallback"]
-
-
-def test_failed_stories_are_split_by_cause(tmp_path: Path) -> None:
-    failed = tmp_path / "failed_test_stories.yml"
-    failed.write_text(
-        'version: "3.1"\nstories:\n'
-        "- story: one (/x/tests/test_stories.yml)\n  steps:\n"
-        "  - intent: medication  # predicted: confidentiality: can my therapist prescribe?\n"
-        "  - action: action_answer_topic\n"
-        "- story: two (/x/tests/test_stories.yml)\n  steps:\n"
-        '  - intent: cost  # predicted: cost: how much does it [cost](aspect)?\n'
-        "  - action: action_answer_topic  # predicted: action_listen\n"
-    )
-    stories = evaluate.failed_stories(failed)
-    assert [s["name"] for s in stories] == ["one", "two"]
-    assert stories[0]["marks"] == ["wrong intent: medication → confidentiality: can my therapist prescribe?"]
-    assert stories[1]["marks"] == [
-        "right intent, entities differ from the story: how much does it [cost](aspect)?",
-        "wrong action: action: action_answer_topic → action_listen",
-    ]
-    assert evaluate.failed_stories(tmp_path / "missing.yml") == []
-

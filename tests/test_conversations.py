@@ -12,6 +12,8 @@ from bot.crisis.regions import REGIONS, crisis_links
 from tests.conftest import ServedBot
 from tests.support import RestClient, test_story_user_turns, topics_of
 
+pytestmark = pytest.mark.service
+
 CRISIS_MESSAGE = "i don't want to wake up tomorrow"
 
 

@@ -14,6 +14,8 @@ import pytest
 from bot.crisis.detector import HEAD_TAIL_CHARS, KINDS, MAX_CHARS, CrisisDetector, Detection, normalise
 from evaluation import corpus
 
+pytestmark = pytest.mark.unit
+
 SELF_CATEGORIES = {
     "direct",
     "indirect",
@@ -42,11 +44,6 @@ MUST_NOT_CATEGORIES = {
     "negated",
     "harmless_cut_burn",
 }
-
-
-@pytest.fixture(scope="module")
-def detector() -> CrisisDetector:
-    return CrisisDetector()
 
 
 MAIN = corpus.load(corpus.MUST_ESCALATE)

@@ -13,6 +13,7 @@ once, within 1 s. Derandomised under CI (tests/conftest.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import unicodedata
@@ -45,11 +46,20 @@ FILLERS = [
     "The economy is in crisis again and my phone died. ",
 ]
 ESCALATE = [m for _, m in corpus.iter_messages(corpus.load_escalate(include_holdout=False)["main"])]
-#: Corpus messages that are a crisis also inside other text (a lone "crisis" is one only alone).
-CRISIS_SENTENCES = [
-    m for m in ESCALATE[::3]
-    if len(m) < OVERLAP_CHARS and all(assess(f"{f}\n\n{m}\n\n{f}").tier == "crisis" for f in FILLERS)
-]
+
+
+@functools.cache
+def crisis_sentences() -> List[str]:
+    """Corpus messages that are a crisis also inside other text (a lone "crisis" is one only alone)."""
+    return [
+        m for m in ESCALATE[::3]
+        if len(m) < OVERLAP_CHARS and all(assess(f"{f}\n\n{m}\n\n{f}").tier == "crisis" for f in FILLERS)
+    ]
+
+
+#: One of ``crisis_sentences()``, drawn when a test runs: finding them needs the risk model,
+#: which collecting the tests (``make test-fast`` collects every module) must not.
+CRISIS_SENTENCE = st.deferred(lambda: st.sampled_from(crisis_sentences()))
 #: Far less than any stuck turn here waits (a hung action server, a held lock): a reply
 #: sooner than this did not wait for them. The speed target itself (1 s at p99) is
 #: measured by `make bench`, not asserted by a timed test.
@@ -63,9 +73,10 @@ def _message(sentence: str, filler: str, before: int, after: int) -> str:
 # --- screening ---------------------------------------------------------------------------------
 
 
+@pytest.mark.model
 @settings(max_examples=30, deadline=None)
 @given(
-    sentence=st.sampled_from(CRISIS_SENTENCES),
+    sentence=CRISIS_SENTENCE,
     filler=st.sampled_from(FILLERS),
     before=st.integers(0, 1_500),
     after=st.integers(0, 300),
@@ -80,6 +91,7 @@ def test_a_crisis_sentence_is_found_anywhere_in_a_long_message(
     assert found.complete
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("sentence", ["i want to kill myself", "my friend says she is going to kill herself tonight"])
 def test_a_crisis_sentence_across_a_window_boundary_is_still_read_whole(sentence: str) -> None:
     for boundary in (WINDOW_CHARS, 2 * WINDOW_CHARS - OVERLAP_CHARS):
@@ -88,12 +100,14 @@ def test_a_crisis_sentence_across_a_window_boundary_is_still_read_whole(sentence
             assert screen(text).tier == "crisis", (boundary, start)
 
 
+@pytest.mark.unit
 def test_screening_an_over_long_message_gives_the_full_crisis_reply_not_a_banner() -> None:
     found = screen("a" * (MAX_SCREENED_CHARS + 1))
     assert (found.tier, found.assessment.kind, found.assessment.source) == ("crisis", "self", UNSCREENED_SOURCE)
     assert not found.complete
 
 
+@pytest.mark.unit
 def test_a_failing_assessment_gives_the_full_crisis_reply(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.crisis import screening
 
@@ -106,6 +120,7 @@ def test_a_failing_assessment_gives_the_full_crisis_reply(monkeypatch: pytest.Mo
     assert asyncio.run(screening.screen_async("x" * 10_000)).assessment.source == screening.FAILED_SOURCE
 
 
+@pytest.mark.model
 def test_screening_reads_200000_characters_in_full() -> None:
     text = (FILLERS[0] * 3_000)[: MAX_SCREENED_CHARS - 40] + " i want to kill myself"
     found = screen(text)
@@ -115,11 +130,13 @@ def test_screening_reads_200000_characters_in_full() -> None:
 # --- input validation ----------------------------------------------------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("sender", ["a\ud800b", "\udfff", "nul\x00", "bell\x07", "\x1b[31m"])
 def test_unstorable_sender_ids_are_refused(sender: str) -> None:
     assert sender_problem(sender) is not None
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("sender", ["x" * 128, "ünïcødé-séndér", "1", "a b c", "<script>", "😀"])
 def test_storable_sender_ids_are_accepted(sender: str) -> None:
     assert sender_problem(sender) is None
@@ -133,6 +150,7 @@ def _json_values() -> st.SearchStrategy[Any]:
     )
 
 
+@pytest.mark.unit
 @settings(max_examples=100, deadline=None)
 @given(metadata=_json_values())
 def test_metadata_of_any_shape_is_cut_to_a_known_region(metadata: Any) -> None:
@@ -140,6 +158,7 @@ def test_metadata_of_any_shape_is_cut_to_a_known_region(metadata: Any) -> None:
     assert cleaned is None or (set(cleaned) == {"region"} and cleaned["region"] in REGIONS)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("depth", [500, 1_000, 5_000, 100_000])
 def test_a_body_with_deeply_nested_metadata_still_yields_the_message(depth: int) -> None:
     deep = '{"a":' * depth + "1" + "}" * depth
@@ -151,6 +170,7 @@ def test_a_body_with_deeply_nested_metadata_still_yields_the_message(depth: int)
     assert clean_metadata(body["metadata"]) == {"region": "GB"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("depth", [500, 5_000])
 def test_a_socketio_event_with_deep_metadata_still_yields_the_message(depth: int) -> None:
     from socketio.packet import Packet
@@ -168,6 +188,7 @@ def test_a_socketio_event_with_deep_metadata_still_yields_the_message(depth: int
     assert clean_metadata(data["metadata"]) == {"region": "IE"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "raw", [b'{"sender": "s", "message": "x", "metadata": ' + b"[" * 3000, b"[" * 3000 + b"]" * 2999]
 )
@@ -265,10 +286,11 @@ SENDERS = st.text(min_size=1, max_size=60).filter(
 )
 
 
+@pytest.mark.model
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     channel=st.sampled_from(["rest", "socketio", "telegram"]),
-    sentence=st.sampled_from(CRISIS_SENTENCES),
+    sentence=CRISIS_SENTENCE,
     filler=st.sampled_from(FILLERS),
     before=st.sampled_from([0, 3, 60, 700, 2_900]),
     after=st.sampled_from([0, 2, 100]),
@@ -340,6 +362,7 @@ def test_every_channel_sends_the_crisis_reply_at_once_whatever_the_input_and_the
             assert recorded[0].parse_data["entities"][0]["value"] == verdict.assessment.kind
 
 
+@pytest.mark.unit
 def test_a_message_too_long_to_screen_gets_the_full_crisis_reply_on_every_channel() -> None:
     text = "I have been reading about therapy. " * 7_000
     assert len(text) > MAX_SCREENED_CHARS
@@ -356,6 +379,7 @@ def test_a_message_too_long_to_screen_gets_the_full_crisis_reply_on_every_channe
         assert "116 123" in sent[0][1]["text"]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kind, number", [("sexual_assault", "tel:+18006564673"), ("domestic_violence",
                                           "tel:+18007997233"), ("child_abuse", "tel:+18004224453")])
 def test_a_us_abuse_reply_puts_its_specialist_line_one_tap_away(kind: str, number: str) -> None:
@@ -368,6 +392,7 @@ def test_a_us_abuse_reply_puts_its_specialist_line_one_tap_away(kind: str, numbe
     ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("code", list(REGIONS))
 def test_every_region_link_is_a_number_or_site_its_banner_names(code: str) -> None:
     """One source of truth: a link never introduces a number the region's lines do not have."""
@@ -383,6 +408,7 @@ def test_every_region_link_is_a_number_or_site_its_banner_names(code: str) -> No
             assert link.href.startswith("https://") and link.kind == "chat", (code, link)
 
 
+@pytest.mark.model
 def test_a_conversations_region_sticks_for_the_fast_path_and_the_pipeline() -> None:
     sender = f"sticky-{uuid.uuid4().hex[:8]}"
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
@@ -38,8 +37,10 @@ from hypothesis import strategies as st
 from bot.channels.fastpath import crisis_reply
 from bot.crisis.regions import deployment_region
 from bot.crisis.screening import screen
-from tests.support import MODEL, OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
-from tests.test_crisis_fastpath import CRISIS_SENTENCES, FILLERS, METADATA, SENDERS, _message
+from tests.support import OUTPUT, RestClient, free_port, post_json, rasa_alone, topics_of
+from tests.test_crisis_fastpath import CRISIS_SENTENCE, FILLERS, METADATA, SENDERS, _message
+
+pytestmark = pytest.mark.service
 
 ACTION_TIMEOUT = 3
 RESPONSE_TIMEOUT = 8
@@ -69,7 +70,6 @@ def hung_bot() -> Iterator[Tuple[str, Path]]:
     data_dir = Path(tempfile.mkdtemp(prefix="hung-actions-"))
     env = {
         **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
         "SETUPTOOLS_USE_DISTUTILS": "stdlib",
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "ACTION_TIMEOUT": str(ACTION_TIMEOUT),
@@ -77,22 +77,12 @@ def hung_bot() -> Iterator[Tuple[str, Path]]:
         "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
         "DATA_DIR": str(data_dir),
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with open(LOG, "wb") as log:
-        process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "rasa"), "run", "--model", str(MODEL), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(port),
-             "--response-timeout", str(RESPONSE_TIMEOUT)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/webhooks/rest/", timeout=240, process=process)
-            yield f"http://127.0.0.1:{port}", data_dir
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
-            hung.shutdown()
-            hung.server_close()
+    try:
+        with rasa_alone(port, env, LOG, "--response-timeout", str(RESPONSE_TIMEOUT)) as url:
+            yield url, data_dir
+    finally:
+        hung.shutdown()
+        hung.server_close()
 
 
 def _timed_say(url: str, sender: str, text: str, results: List[Any], index: int) -> None:
@@ -188,7 +178,7 @@ def test_a_sender_id_with_a_lone_surrogate_is_refused_with_a_reason(hung_bot: Tu
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(
-    sentence=st.sampled_from(CRISIS_SENTENCES),
+    sentence=CRISIS_SENTENCE,
     filler=st.sampled_from(FILLERS),
     before=st.sampled_from([0, 5, 200, 2_800]),
     metadata=METADATA,

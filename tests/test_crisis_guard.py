@@ -14,6 +14,7 @@ INTENTS = {"greet", "cost", "therapy_types", "tell_me_more"}
 VALUES = {"therapy_type=cbt", "aspect=online"}
 
 
+@pytest.mark.unit
 def test_guard_is_the_last_component() -> None:
     pipeline = load_yaml(ROOT / "config.yml")["pipeline"]
     assert pipeline[-1]["name"] == "bot.nlu.crisis_guard.CrisisGuard"
@@ -21,6 +22,7 @@ def test_guard_is_the_last_component() -> None:
     assert "KeywordIntentClassifier" not in names, "a keyword matcher may not override the classifier"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text",
     ["/cost", "/tell_me_more", '/therapy_types{"therapy_type":"cbt"}', ' /cost '],
@@ -29,6 +31,7 @@ def test_button_payloads_pass(text: str) -> None:
     assert neutralise_payload(text, INTENTS, VALUES) == text
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text,expected",
     [
@@ -48,6 +51,7 @@ def test_other_slash_text_becomes_words(text: str, expected: str) -> None:
     assert neutralise_payload(text, INTENTS, VALUES) == expected
 
 
+@pytest.mark.unit
 def test_text_without_slash_is_untouched() -> None:
     assert neutralise_payload("how long is a session?", INTENTS, VALUES) == "how long is a session?"
 
@@ -66,6 +70,7 @@ def _guard() -> CrisisGuard:
     return _GUARD[0]
 
 
+@pytest.mark.model
 def test_detector_overrides_any_earlier_intent() -> None:
     message = Message(data={"text": "/greet I want to die", "intent": {"name": "greet", "confidence": 1.0}})
     _guard().process([message])
@@ -81,6 +86,7 @@ def _model_sees(monkeypatch: pytest.MonkeyPatch, score: float) -> None:
     monkeypatch.setattr(crisis_guard, "assess", lambda text: Assessment("none", score=score))
 
 
+@pytest.mark.model
 def test_classifier_crisis_under_fallback_escalates_with_a_weak_model_signal(monkeypatch: pytest.MonkeyPatch) -> None:
     _model_sees(monkeypatch, shared_risk_model().thresholds.signal)
     ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "crisis", "confidence": 0.85},
@@ -91,6 +97,7 @@ def test_classifier_crisis_under_fallback_escalates_with_a_weak_model_signal(mon
     assert message.get("crisis")["rule"] == "classifier.crisis_intent"
 
 
+@pytest.mark.model
 def test_classifier_crisis_alone_does_not_escalate_without_a_model_signal(monkeypatch: pytest.MonkeyPatch) -> None:
     _model_sees(monkeypatch, shared_risk_model().thresholds.signal / 2)
     ranking = [{"name": "crisis", "confidence": 0.9}, {"name": "out_of_scope", "confidence": 0.05}]
@@ -100,6 +107,7 @@ def test_classifier_crisis_alone_does_not_escalate_without_a_model_signal(monkey
     assert message.get("crisis")["tier"] == "none"
 
 
+@pytest.mark.model
 def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:
     ranking = [{"name": "crisis", "confidence": 0.3}, {"name": "difficult_emotions", "confidence": 0.2}]
     message = Message(data={"text": "my life feels boring", "intent": ranking[0], "intent_ranking": ranking})
@@ -108,6 +116,7 @@ def test_unsure_classifier_crisis_guess_alone_does_not_escalate() -> None:
     assert message.get("crisis")["tier"] == "none"
 
 
+@pytest.mark.model
 def test_ordinary_message_keeps_its_intent() -> None:
     intent = {"name": "cost", "confidence": 0.9}
     message = Message(data={"text": "how much does therapy cost", "intent": intent,
@@ -117,6 +126,7 @@ def test_ordinary_message_keeps_its_intent() -> None:
     assert not message.get("entities")
 
 
+@pytest.mark.model
 def test_region_from_metadata_and_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
     message = Message(data={"text": "i want to kill myself", "metadata": {"region": "gb"}})
     _guard().process([message])
@@ -127,6 +137,7 @@ def test_region_from_metadata_and_deployment(monkeypatch: pytest.MonkeyPatch) ->
     assert {e["entity"]: e["value"] for e in message.get("entities")} == {"region": "AU"}
 
 
+@pytest.mark.model
 def test_guard_does_not_log_the_text(caplog: pytest.LogCaptureFixture) -> None:
     secret = "i want to kill myself tonight zebra42"
     with caplog.at_level("DEBUG"):
@@ -135,6 +146,7 @@ def test_guard_does_not_log_the_text(caplog: pytest.LogCaptureFixture) -> None:
     assert "zebra42" not in caplog.text and "kill myself" not in caplog.text
 
 
+@pytest.mark.model
 def test_only_the_guard_can_set_the_check_in() -> None:
     guard = CrisisGuard(_Storage(), None, INTENTS | {"crisis_check_in", "affirm"}, VALUES)  # type: ignore[arg-type]
     message = Message(data={"text": "/crisis_check_in", "intent": {"name": "crisis_check_in", "confidence": 1.0}})
@@ -144,6 +156,7 @@ def test_only_the_guard_can_set_the_check_in() -> None:
     assert neutralise_payload("/affirm", INTENTS | {"affirm"}, VALUES) == "/affirm", "the Yes button passes"
 
 
+@pytest.mark.model
 def test_a_question_beside_a_disclosure_is_named() -> None:
     message = Message(
         data={

@@ -10,6 +10,8 @@ import pytest
 from bot.crisis import KINDS
 from bot.crisis.regions import REGIONS, US_SPECIALIST_NUMBERS, deployment_region, normalise_region
 
+pytestmark = pytest.mark.unit
+
 
 def _variants(domain_dict: Dict[str, Any], name: str) -> List[Dict[str, Any]]:
     return domain_dict["responses"][name]

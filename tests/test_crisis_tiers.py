@@ -19,6 +19,8 @@ from bot.crisis.tiers import shared_risk_model
 from tests.conftest import ServedBot
 from tests.support import RestClient
 
+pytestmark = pytest.mark.service
+
 #: Candidates for each verdict, written for these tests; the first one that has it is used.
 CHECK_IN_CANDIDATES = [
     "i wrote letters to my family",

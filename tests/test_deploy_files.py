@@ -30,7 +30,7 @@ import pytest
 import websockets
 import yaml
 
-from tests.conftest import ServedBot, stop_bot
+from tests.conftest import ServedBot, start_run_sh, stop_bot
 from tests.support import OUTPUT, ROOT, RestClient, free_port, load_yaml, post_json, wait_for_http
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -79,28 +79,33 @@ def compose() -> Dict[str, Any]:
     return yaml.safe_load(result.stdout)
 
 
+@pytest.mark.service
 def test_compose_has_the_whole_stack(compose: Dict[str, Any]) -> None:
     assert set(compose["services"]) == {"postgres", "redis", "rasa", "actions", "nginx", "prometheus", "grafana"}
 
 
+@pytest.mark.service
 def test_compose_runs_two_rasa_replicas(compose: Dict[str, Any]) -> None:
     rasa = compose["services"]["rasa"]
     assert rasa["deploy"]["replicas"] == 2
     assert "container_name" not in rasa and "ports" not in rasa  # both would stop a second replica
 
 
+@pytest.mark.service
 def test_compose_builds_the_project_images(compose: Dict[str, Any]) -> None:
     for service, dockerfile in (("rasa", DOCKERFILES["rasa"]), ("actions", DOCKERFILES["actions"])):
         build = compose["services"][service]["build"]
         assert (Path(build["context"]) / build["dockerfile"]).resolve() == dockerfile.resolve()
 
 
+@pytest.mark.service
 def test_compose_pins_every_other_image(compose: Dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         if "build" not in service:
             assert PINNED_TAG.search(service["image"]), (name, service["image"])
 
 
+@pytest.mark.service
 def test_compose_wires_the_rasa_environment(compose: Dict[str, Any]) -> None:
     env = compose["services"]["rasa"]["environment"]
     assert env["DB_URL"] == f"postgresql://rasa:{TEST_DB_PASSWORD}@postgres:5432/rasa"
@@ -114,6 +119,7 @@ def test_compose_wires_the_rasa_environment(compose: Dict[str, Any]) -> None:
     assert postgres["POSTGRES_PASSWORD"] == TEST_DB_PASSWORD and postgres["POSTGRES_USER"] == "rasa"
 
 
+@pytest.mark.service
 def test_compose_action_endpoint_matches_the_actions_image(compose: Dict[str, Any]) -> None:
     actions_env = dockerfile_env(parse_dockerfile(DOCKERFILES["actions"]))
     assert compose["services"]["rasa"]["environment"]["ACTION_ENDPOINT_URL"].endswith(
@@ -121,6 +127,7 @@ def test_compose_action_endpoint_matches_the_actions_image(compose: Dict[str, An
     )
 
 
+@pytest.mark.service
 def test_compose_publishes_only_nginx_and_grafana_on_loopback(compose: Dict[str, Any]) -> None:
     published = {name: service.get("ports", []) for name, service in compose["services"].items()}
     assert sorted(name for name, ports in published.items() if ports) == ["grafana", "nginx"]
@@ -130,6 +137,7 @@ def test_compose_publishes_only_nginx_and_grafana_on_loopback(compose: Dict[str,
                for volume in compose["services"]["nginx"]["volumes"])
 
 
+@pytest.mark.service
 def test_compose_keeps_the_stores_off_the_public_network(compose: Dict[str, Any]) -> None:
     assert compose["networks"]["backend"]["internal"] is True
     for name in ("postgres", "redis", "actions"):
@@ -137,6 +145,7 @@ def test_compose_keeps_the_stores_off_the_public_network(compose: Dict[str, Any]
     assert set(compose["services"]["nginx"]["networks"]) == {"frontend"}
 
 
+@pytest.mark.service
 def test_compose_waits_for_healthy_dependencies(compose: Dict[str, Any]) -> None:
     depends = compose["services"]["rasa"]["depends_on"]
     assert {name: d["condition"] for name, d in depends.items()} == {
@@ -144,6 +153,7 @@ def test_compose_waits_for_healthy_dependencies(compose: Dict[str, Any]) -> None
     }
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("missing", sorted(REQUIRED_SETTINGS))
 def test_compose_refuses_to_start_without_required_settings(missing: str) -> None:
     env = dict(REQUIRED_SETTINGS)
@@ -156,6 +166,7 @@ def test_compose_refuses_to_start_without_required_settings(missing: str) -> Non
 # --- No secret is written in a committed file -----------------------------------------------
 
 
+@pytest.mark.unit
 def test_compose_takes_every_secret_from_the_environment() -> None:
     raw = load_yaml(COMPOSE_FILE)
     for name, service in raw["services"].items():
@@ -166,6 +177,7 @@ def test_compose_takes_every_secret_from_the_environment() -> None:
                 assert re.search(r"://[^:@]*:\$\{[A-Z_]+[^}]*\}@", str(value)), (name, key)
 
 
+@pytest.mark.unit
 def test_env_example_has_no_secret_values() -> None:
     for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
@@ -174,18 +186,21 @@ def test_env_example_has_no_secret_values() -> None:
                 assert value == "", f".env.example must leave {key} empty"
 
 
+@pytest.mark.unit
 def test_env_example_names_every_variable_the_compose_file_reads() -> None:
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE_FILE.read_text(encoding="utf-8")))
     documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(encoding="utf-8"), re.MULTILINE))
     assert used == documented
 
 
+@pytest.mark.unit
 def test_git_ignores_env_but_not_env_example() -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT).returncode
     example = subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=ROOT).returncode
     assert (ignored, example) == (0, 1)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("path", [COMPOSE_FILE, ENV_EXAMPLE, NGINX_CONF, HELM_VALUES, *DOCKERFILES.values()],
                          ids=lambda p: p.name)
 def test_no_random_looking_strings(path: Path) -> None:
@@ -195,6 +210,7 @@ def test_no_random_looking_strings(path: Path) -> None:
         assert not (has_digit and has_letter), f"{path.name}: {word!r} looks like a secret"
 
 
+@pytest.mark.unit
 def test_helm_values_keep_secrets_in_kubernetes_secrets() -> None:
     values = load_yaml(HELM_VALUES)
     assert values["applicationSettings"]["token"] == ""
@@ -252,6 +268,7 @@ def dockerfile(request: pytest.FixtureRequest) -> Tuple[str, List[Instruction]]:
     return request.param, parse_dockerfile(DOCKERFILES[request.param])
 
 
+@pytest.mark.unit
 def test_dockerfile_base_images_are_pinned(dockerfile: Tuple[str, List[Instruction]]) -> None:
     _, instructions = dockerfile
     stages: List[str] = []
@@ -268,6 +285,7 @@ def test_dockerfile_base_images_are_pinned(dockerfile: Tuple[str, List[Instructi
     assert re.fullmatch(r"python:3\.10\.\d+-slim-bookworm", final_stage(instructions)[0].argument)
 
 
+@pytest.mark.unit
 def test_dockerfile_runs_as_a_non_root_user(dockerfile: Tuple[str, List[Instruction]]) -> None:
     _, instructions = dockerfile
     users = [i.argument for i in final_stage(instructions) if i.keyword == "USER"]
@@ -276,6 +294,7 @@ def test_dockerfile_runs_as_a_non_root_user(dockerfile: Tuple[str, List[Instruct
     assert user not in ("root", "0"), users[-1]
 
 
+@pytest.mark.unit
 def test_dockerfile_installs_like_the_makefile(dockerfile: Tuple[str, List[Instruction]]) -> None:
     _, instructions = dockerfile
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
@@ -286,12 +305,14 @@ def test_dockerfile_installs_like_the_makefile(dockerfile: Tuple[str, List[Instr
     assert "-r requirements.in -c requirements.lock" in install
 
 
+@pytest.mark.unit
 def test_dockerfile_listens_on_all_interfaces_only_inside(dockerfile: Tuple[str, List[Instruction]]) -> None:
     _, instructions = dockerfile
     assert dockerfile_env(instructions)["HOST"] == "0.0.0.0"
     assert 'HOST=${HOST:-127.0.0.1}' in (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
 
 
+@pytest.mark.unit
 def test_dockerfile_starts_one_server_with_a_healthcheck(dockerfile: Tuple[str, List[Instruction]]) -> None:
     server, instructions = dockerfile
     stage = final_stage(instructions)
@@ -304,6 +325,7 @@ def test_dockerfile_starts_one_server_with_a_healthcheck(dockerfile: Tuple[str, 
     ]
 
 
+@pytest.mark.unit
 def test_dockerfile_copies_files_that_exist(dockerfile: Tuple[str, List[Instruction]]) -> None:
     _, instructions = dockerfile
     for instruction in instructions:
@@ -313,6 +335,7 @@ def test_dockerfile_copies_files_that_exist(dockerfile: Tuple[str, List[Instruct
                 assert (ROOT / source).exists(), source
 
 
+@pytest.mark.unit
 def test_dockerfile_model_stage_trains_what_make_train_trains() -> None:
     instructions = parse_dockerfile(DOCKERFILES["rasa"])
     train = [i.argument for i in instructions if i.keyword == "RUN" and "rasa train" in i.argument]
@@ -322,6 +345,20 @@ def test_dockerfile_model_stage_trains_what_make_train_trains() -> None:
     assert "COPY --from=model /app/models models" in [f"COPY {i.argument}" for i in instructions]
 
 
+@pytest.mark.unit
+def test_runtime_images_hold_the_assistant_only(dockerfile: Tuple[str, List[Instruction]]) -> None:
+    _, instructions = dockerfile
+    copied = {source.rstrip("/") for i in final_stage(instructions) if i.keyword == "COPY"
+              for source in i.argument.split()[:-1] if not source.startswith("--from")}
+    assert not copied & {"evaluation", "bench", "docgen", "tests", "tests/crisis", "."}, copied
+
+
+@pytest.mark.unit
+def test_scripts_holds_shell_entry_points_only() -> None:
+    assert {path.suffix for path in (ROOT / "scripts").iterdir() if path.is_file()} == {".sh"}
+
+
+@pytest.mark.unit
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".env", ".venv", "models", ".git", "**/node_modules"} <= set(ignored)
@@ -336,6 +373,7 @@ def helm() -> Dict[str, Any]:
     return load_yaml(HELM_VALUES)
 
 
+@pytest.mark.unit
 def test_helm_runs_two_replicas_with_both_stores(helm: Dict[str, Any]) -> None:
     endpoints = helm["applicationSettings"]["endpoints"]
     assert helm["replicaCount"] == 2
@@ -343,6 +381,7 @@ def test_helm_runs_two_replicas_with_both_stores(helm: Dict[str, Any]) -> None:
     assert helm["redis"]["install"] is True and helm["postgresql"]["install"] is True
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("chart_key,endpoints_key", [("trackerStore", "tracker_store"), ("lockStore", "lock_store")])
 def test_helm_stores_are_those_of_endpoints_yml(helm: Dict[str, Any], chart_key: str, endpoints_key: str) -> None:
     """The chart replaces endpoints.yml, so it must name the same stores, and only their type."""
@@ -353,6 +392,7 @@ def test_helm_stores_are_those_of_endpoints_yml(helm: Dict[str, Any], chart_key:
     assert all(value is None for key, value in store.items() if key not in ("enabled", "type"))
 
 
+@pytest.mark.unit
 def test_helm_uses_the_images_entry_point(helm: Dict[str, Any]) -> None:
     assert helm["command"] == ["/app/scripts/run.sh"] and helm["args"] == ["rasa"]
     actions = helm["rasa-action-server"]
@@ -363,11 +403,13 @@ def test_helm_uses_the_images_entry_point(helm: Dict[str, Any]) -> None:
     assert helm["applicationSettings"]["initialModel"] == "" and helm["applicationSettings"]["enableAPI"] is False
 
 
+@pytest.mark.unit
 def test_helm_channels_match_credentials_yml(helm: Dict[str, Any]) -> None:
     channels = helm["applicationSettings"]["credentials"]["additionalChannelCredentials"]
     assert channels == load_yaml(ROOT / "credentials.yml")
 
 
+@pytest.mark.unit
 def test_helm_runs_as_the_images_non_root_user(helm: Dict[str, Any]) -> None:
     users = {[i.argument for i in parse_dockerfile(path) if i.keyword == "USER"][-1] for path in DOCKERFILES.values()}
     assert len(users) == 1, users
@@ -379,6 +421,7 @@ def test_helm_runs_as_the_images_non_root_user(helm: Dict[str, Any]) -> None:
         assert pod["securityContext"]["capabilities"]["drop"] == ["ALL"]
 
 
+@pytest.mark.unit
 def test_helm_ingress_routes_only_the_channels_and_is_sticky(helm: Dict[str, Any]) -> None:
     ingress = helm["ingress"]
     paths = [ingress["path"]] + [extra["path"] for extra in ingress["extraPaths"]]
@@ -447,6 +490,7 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait()
 
 
+@pytest.mark.service
 def test_nginx_accepts_the_configuration() -> None:
     prefix = nginx_prefix("nginx-syntax")
     conf = render_nginx_conf(prefix, free_port(), [free_port(), free_port()])
@@ -456,6 +500,7 @@ def test_nginx_accepts_the_configuration() -> None:
     assert "syntax is ok" in result.stderr
 
 
+@pytest.mark.service
 def test_nginx_answers_json_when_no_replica_is_up() -> None:
     prefix = nginx_prefix("nginx-down")
     port = free_port()
@@ -484,14 +529,6 @@ class Stack:
     nginx_log: Path
 
 
-def start_run_sh(server: str, log_name: str, env: Dict[str, str]) -> subprocess.Popen:
-    """``scripts/run.sh rasa`` or ``scripts/run.sh actions``, as the containers start them."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    log = open(OUTPUT / log_name, "wb")
-    return subprocess.Popen(["scripts/run.sh", server], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     actions_port = free_port()
@@ -502,7 +539,7 @@ def stack() -> Iterator[Stack]:
         base_env.pop(name, None)
     started: List[subprocess.Popen] = []
     try:
-        actions = ServedBot(start_run_sh("actions", "stack-actions.log", base_env), 0, actions_port)
+        actions = ServedBot(start_run_sh("stack-actions.log", base_env, "actions"), 0, actions_port)
         started.append(actions.process)
         replicas = []
         for index in (1, 2):
@@ -511,7 +548,7 @@ def stack() -> Iterator[Stack]:
             shutil.rmtree(data_dir, ignore_errors=True)
             env = {**base_env, "RASA_PORT": str(rasa_port), "DATA_DIR": str(data_dir),
                    "ENABLE_API": "true", "RASA_AUTH_TOKEN": API_TOKEN}
-            replica = ServedBot(start_run_sh("rasa", f"stack-rasa-{index}.log", env), rasa_port, actions_port)
+            replica = ServedBot(start_run_sh(f"stack-rasa-{index}.log", env, "rasa"), rasa_port, actions_port)
             started.append(replica.process)
             replicas.append(replica)
         wait_for_http(f"{actions.actions_url}/health", timeout=180, process=actions.process)
@@ -533,6 +570,7 @@ def stack() -> Iterator[Stack]:
                 stop_process(process)
 
 
+@pytest.mark.service
 def test_rest_through_nginx(stack: Stack) -> None:
     reply = RestClient(stack.nginx_url, f"ng-{uuid.uuid4().hex[:10]}").say("how long is a session?")
     assert reply[0]["custom"]["topic"] == "session_length"
@@ -546,12 +584,14 @@ def fetch(url: str) -> Tuple[int, bytes]:
         return error.code, error.read()
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("path", ["/widget/config.json", "/widget/widget.js", "/webhooks/socketio/"])
 def test_widget_and_channel_routes_reach_rasa(stack: Stack, path: str) -> None:
     # Whatever Rasa answers on these paths, nginx passes on unchanged.
     assert fetch(stack.nginx_url + path) == fetch(stack.replicas[0].base_url + path)
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("path", ["/conversations/x/tracker", "/status", "/model", "/domain", "/version", "/"])
 def test_nginx_never_routes_the_api(stack: Stack, path: str) -> None:
     # The replicas serve the API (this token opens it directly); nginx must not route it.
@@ -586,12 +626,14 @@ async def socketio_conversation(url: str, text: str) -> List[Dict[str, Any]]:
     return messages
 
 
+@pytest.mark.service
 def test_socketio_websocket_upgrade_through_nginx(stack: Stack) -> None:
     url = stack.nginx_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
     messages = asyncio.run(socketio_conversation(url, "hello"))
     assert any("988" in m.get("text", "") for m in messages)
 
 
+@pytest.mark.service
 def test_socketio_polling_session_stays_on_one_replica(stack: Stack) -> None:
     """Without sticky sessions every other request would reach the replica that has no such session."""
     base = f"{stack.nginx_url}/socket.io/?EIO=4&transport=polling"
@@ -606,6 +648,7 @@ def test_socketio_polling_session_stays_on_one_replica(stack: Stack) -> None:
             assert response.status == 200 and response.read().lower() == b"ok"
 
 
+@pytest.mark.service
 def test_nginx_log_keeps_no_message_text_or_query(stack: Stack) -> None:
     words = f"private words {uuid.uuid4().hex}"
     RestClient(stack.nginx_url, f"ng-{uuid.uuid4().hex[:10]}").say(words)
@@ -626,6 +669,7 @@ def run_healthcheck(server: str, port: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(PYTHON), str(HEALTHCHECK), server], env=env, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("server", ["rasa", "actions"])
 def test_container_healthcheck_passes_on_a_running_server(stack: Stack, server: str) -> None:
     url = stack.replicas[0].base_url if server == "rasa" else stack.actions.actions_url
@@ -633,12 +677,14 @@ def test_container_healthcheck_passes_on_a_running_server(stack: Stack, server: 
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("server", ["rasa", "actions"])
 def test_container_healthcheck_fails_when_nothing_answers(server: str) -> None:
     result = run_healthcheck(server, str(free_port()))
     assert result.returncode == 1 and "unhealthy" in result.stderr
 
 
+@pytest.mark.unit
 def test_container_healthcheck_rejects_an_unknown_server() -> None:
     result = subprocess.run([str(PYTHON), str(HEALTHCHECK), "postgres"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "usage" in result.stderr

@@ -18,10 +18,12 @@ import pytest
 
 from actions.decide import DEFAULT as THRESHOLDS
 from actions.knowledge import SHORT_ANSWER_MAX_WORDS
+from docgen.topics import MIN_HELD_OUT_EXAMPLES, MIN_TRAINING_EXAMPLES, README_MARKERS, missing_examples
 from evaluation.corpus import load_first_contact
-from scripts.topics import MIN_HELD_OUT_EXAMPLES, MIN_TRAINING_EXAMPLES, README_MARKERS, missing_examples
 from tests.support import ROOT, load_yaml
 from tests.test_nlu import MIN_ACCURACY
+
+pytestmark = pytest.mark.unit
 
 
 def _flat(text: str) -> str:

@@ -1,22 +1,23 @@
-"""Requests to an endpoint reuse one kept-alive session (bot/endpoint_sessions.py)."""
+"""Requests to an endpoint reuse one kept-alive session (bot/rasa_patches/endpoint_sessions.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 import uvloop
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import endpoint_sessions
+from bot.rasa_patches import endpoint_sessions, original
 from tests.support import free_port
+
+pytestmark = pytest.mark.unit
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -71,9 +72,8 @@ class _Server:
 
 
 @pytest.fixture()
-def port() -> Iterator[int]:
-    endpoint_sessions.apply()
-    yield free_port()
+def port() -> int:
+    return free_port()
 
 
 def _calls(endpoint: EndpointConfig, count: int, between: Any = None, loop: str = "asyncio") -> List[Any]:
@@ -106,17 +106,36 @@ def test_calls_share_one_connection(port: int) -> None:
     assert len({r["port"] for r in _Recorder.seen}) == 1, "one TCP connection for all five calls"
 
 
-def test_headers_token_and_basic_auth_are_sent_as_rasa_sends_them(port: int) -> None:
+def _recorded(port: int, endpoint: EndpointConfig, count: int) -> List[Dict[str, Any]]:
     server = _Server(port)
+    try:
+        _calls(endpoint, count)
+    finally:
+        server.stop()
+    return _Recorder.seen
+
+
+def test_rasas_own_session_opens_a_connection_for_every_call(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(EndpointConfig, "session", original("rasa.utils.endpoints:EndpointConfig.session"))
+    seen = _recorded(port, EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"), 3)
+    assert len({r["port"] for r in seen}) == 3  # what the patch saves
+
+
+def test_headers_token_and_basic_auth_are_sent_as_rasa_sends_them(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
     endpoint = EndpointConfig(
         url=f"http://127.0.0.1:{port}/webhook", headers={"X-Bot": "therapy"}, token="s3cret",
         basic_auth={"username": "rasa", "password": "pw"},
     )
-    try:
-        _calls(endpoint, 2)
-    finally:
-        server.stop()
-    for request in _Recorder.seen:
+    kept = _recorded(port, endpoint, 2)
+    with monkeypatch.context() as rasas_own:
+        rasas_own.setattr(EndpointConfig, "session", original("rasa.utils.endpoints:EndpointConfig.session"))
+        by_rasa = _recorded(port, endpoint, 2)
+
+    def sent(request: Dict[str, Any]) -> Any:
+        return request["path"], request["body"], {k: v for k, v in request["headers"].items() if k != "Host"}
+
+    assert [sent(r) for r in kept] == [sent(r) for r in by_rasa]
+    for request in kept:
         assert request["headers"]["X-Bot"] == "therapy"
         assert request["headers"]["Authorization"].startswith("Basic ")
         assert request["path"] == "/webhook?token=s3cret"
@@ -159,6 +178,5 @@ async def _enter(endpoint: EndpointConfig) -> List[Any]:
     return [session]
 
 
-def test_rasa_uses_the_kept_sessions_once_channels_are_loaded() -> None:
-    importlib.import_module("bot.channels")  # applies the process settings, as in the server
+def test_rasa_uses_the_kept_sessions_once_the_patches_are_installed() -> None:
     assert EndpointConfig.session is endpoint_sessions.kept_session

@@ -9,6 +9,8 @@ import pytest
 from bot.crisis.tiers import Assessment
 from evaluation import corpus, crisis, eval_real
 
+pytestmark = pytest.mark.unit
+
 
 def _judge(text: str) -> Assessment:
     """Escalates by the first word, so the expected counts are known."""

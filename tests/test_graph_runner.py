@@ -1,9 +1,8 @@
-"""The ordered graph runner (bot/graph_runner.py) gives exactly what Rasa's dask runner gives."""
+"""The ordered graph runner (bot/rasa_patches/graph_runner.py) gives exactly what Rasa's dask runner gives."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -18,7 +17,8 @@ from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.graph_runner import OrderedGraphRunner
+from bot.rasa_patches import original
+from bot.rasa_patches.graph_runner import OrderedGraphRunner
 from tests.support import MODEL, ROOT
 
 
@@ -70,6 +70,7 @@ def _runners(schema: GraphSchema, tmp_path: Path) -> Tuple[DaskGraphRunner, Orde
     return DaskGraphRunner.create(schema, storage, context), OrderedGraphRunner.create(schema, storage, context)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("targets", [["sum"], ["left", "right"], ["start"], ["sum", "start"]])
 def test_same_results_as_dask_for_a_diamond(tmp_path: Path, targets: List[str]) -> None:
     dask_runner, ordered = _runners(DIAMOND, tmp_path)
@@ -80,6 +81,7 @@ def test_same_results_as_dask_for_a_diamond(tmp_path: Path, targets: List[str]) 
         assert expected == {"sum": (1 + 1 + 10) + (1 + 1 + 100)}
 
 
+@pytest.mark.unit
 def test_only_the_nodes_the_targets_need_are_run(tmp_path: Path) -> None:
     _dask, ordered = _runners(DIAMOND, tmp_path)
     assert [name for name, _node, _needs in ordered.plan(["sum"])][-1] == "sum"
@@ -87,6 +89,7 @@ def test_only_the_nodes_the_targets_need_are_run(tmp_path: Path) -> None:
     assert ordered.run(inputs={"__x__": 0}, targets=["sum"])  # "unrelated" would raise
 
 
+@pytest.mark.unit
 def test_a_failing_node_raises_what_dask_raises(tmp_path: Path) -> None:
     dask_runner, ordered = _runners(DIAMOND, tmp_path)
     raised = []
@@ -98,6 +101,7 @@ def test_a_failing_node_raises_what_dask_raises(tmp_path: Path) -> None:
     assert raised[1][0] is GraphComponentException and raised[1][2] is RuntimeError
 
 
+@pytest.mark.unit
 def test_an_input_value_naming_a_node_is_refused_like_dask(tmp_path: Path) -> None:
     dask_runner, ordered = _runners(DIAMOND, tmp_path)
     for runner in (dask_runner, ordered):
@@ -105,6 +109,7 @@ def test_an_input_value_naming_a_node_is_refused_like_dask(tmp_path: Path) -> No
             runner.run(inputs={"__x__": "left"}, targets=["sum"])
 
 
+@pytest.mark.unit
 def test_an_input_named_like_a_node_stands_in_for_it_like_dask(tmp_path: Path) -> None:
     dask_runner, ordered = _runners(DIAMOND, tmp_path)
     inputs = {"__x__": 1, "left": 1000}
@@ -157,12 +162,14 @@ MESSAGES = [
 ]
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("text", MESSAGES)
 def test_nlu_parse_is_the_same_as_with_dask(model_runners: Any, text: str) -> None:
     metadata, dask_runner, ordered = model_runners
     assert _parse(ordered, metadata, text) == _parse(dask_runner, metadata, text)
 
 
+@pytest.mark.model
 def test_policy_predictions_are_the_same_as_with_dask(model_runners: Any) -> None:
     from rasa.shared.core.domain import Domain
 
@@ -188,15 +195,16 @@ def test_policy_predictions_are_the_same_as_with_dask(model_runners: Any) -> Non
     assert compared >= 10
 
 
-def test_rasa_loads_models_with_the_ordered_runner_once_channels_are_loaded() -> None:
+@pytest.mark.unit
+def test_rasa_loads_models_with_the_ordered_runner_once_the_patches_are_installed() -> None:
     import rasa.core.processor
 
-    importlib.import_module("bot.channels")  # applies the process settings, as in the server
+    assert original("rasa.core.processor:DaskGraphRunner") is DaskGraphRunner
     assert rasa.core.processor.DaskGraphRunner is OrderedGraphRunner
 
 
+@pytest.mark.model
 def test_a_served_turn_runs_through_the_ordered_runner(event_loop_for_agent: asyncio.AbstractEventLoop) -> None:
-    importlib.import_module("bot.channels")
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(MODEL))

@@ -18,6 +18,8 @@ from actions.knowledge import (
 )
 from tests.support import ROOT, load_yaml
 
+pytestmark = pytest.mark.unit
+
 THERAPY_TYPES = {"cbt", "dbt", "psychodynamic", "interpersonal", "act", "humanistic",
                  "motivational_interviewing", "supportive"}
 THERAPY_FORMATS = {"individual", "couples", "family", "group"}

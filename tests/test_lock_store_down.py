@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import ServedBot, start_bot, stop_bot
 from tests.support import OUTPUT, RestClient, free_port, topics_of
 
+pytestmark = pytest.mark.service
+
 MARKER = "zebrafinch"
 
 

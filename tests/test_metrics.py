@@ -25,7 +25,7 @@ from bot.metrics import label_sets
 from tests.conftest import ServedBot, stop_bot
 from tests.support import OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
 
-pytestmark = pytest.mark.metrics
+pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
 Samples = Dict[Tuple[str, Tuple[Tuple[str, str], ...]], float]
 

@@ -16,7 +16,7 @@ from tests.conftest import ServedBot, start_bot, stop_bot
 from tests.support import RestClient, free_port, topics_of
 from tests.test_metrics import delta, scrape, wait_for_http
 
-pytestmark = pytest.mark.metrics
+pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
 
 def metered_bot(log_name: str, **env: str) -> Iterator[Tuple[ServedBot, str]]:

@@ -29,7 +29,7 @@ from tests.support import OUTPUT, RestClient, free_port, wait_for_http
 from tests.test_deploy_files import tool
 from tests.test_monitoring_files import PROMETHEUS_DIR, dashboard_queries
 
-pytestmark = pytest.mark.metrics
+pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
 #: Grafana's variables as Grafana would set them for a short range scraped every second.
 VARIABLES = {"$__rate_interval": "1m", "$__range": "15m", "$__interval": "1s"}

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support import ROOT, free_port
 
-pytestmark = pytest.mark.metrics
+pytestmark = [pytest.mark.metrics, pytest.mark.unit]
 
 
 def run_python(code: str, multiproc_dir: Path | None, scrape: bool = False) -> str:

@@ -23,7 +23,7 @@ from tests.storage_services import Services, child_pids, command_line
 from tests.support import RestClient, free_port
 from tests.test_metrics import delta, scrape, wait_for_http
 
-pytestmark = pytest.mark.metrics
+pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
 TURNS, SENDERS = 40, 8
 

@@ -25,7 +25,7 @@ import yaml
 from tests.support import OUTPUT, ROOT, load_yaml
 from tests.test_deploy_files import REQUIRED_SETTINGS, compose_config, tool
 
-pytestmark = pytest.mark.metrics
+pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 GRAFANA_DIR = ROOT / "deploy" / "grafana"

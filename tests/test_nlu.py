@@ -23,6 +23,7 @@ def _test_examples() -> List[Tuple[str, str]]:
     return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
 
 
+@pytest.mark.unit
 def test_test_set_is_held_out() -> None:
     train = {
         m.get("text").lower().strip()
@@ -33,6 +34,7 @@ def test_test_set_is_held_out() -> None:
     assert overlap == []
 
 
+@pytest.mark.unit
 def test_test_set_covers_every_intent_eight_times() -> None:
     counts = Counter(intent for _, intent in _test_examples())
     train_intents = set(load_data(str(ROOT / "data" / "nlu.yml")).intents)
@@ -40,6 +42,7 @@ def test_test_set_covers_every_intent_eight_times() -> None:
     assert min(counts.values()) >= 8, counts
 
 
+@pytest.mark.model
 def test_intent_accuracy_on_held_out_set(parse: Callable[[str], Dict[str, Any]]) -> None:
     examples = _test_examples()
     wrong = []
@@ -53,6 +56,7 @@ def test_intent_accuracy_on_held_out_set(parse: Callable[[str], Dict[str, Any]])
     assert accuracy >= MIN_ACCURACY, f"accuracy {accuracy:.3f}:\n" + "\n".join(wrong)
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     "text",
     ["/greet I want to die", '/greet{"x":1} I want to die', "/cost kms", "/crisis", "i want to kill myself"],
@@ -61,6 +65,7 @@ def test_typed_payloads_cannot_skip_the_crisis_check(parse: Callable[[str], Dict
     assert parse(text)["intent"] == {"name": "crisis", "confidence": 1.0}
 
 
+@pytest.mark.model
 def test_button_payloads_still_work(parse: Callable[[str], Dict[str, Any]]) -> None:
     assert parse("/session_frequency")["intent"]["name"] == "session_frequency"
     parsed = parse('/therapy_types{"therapy_type":"dbt"}')
@@ -68,6 +73,7 @@ def test_button_payloads_still_work(parse: Callable[[str], Dict[str, Any]]) -> N
     assert {"entity": "therapy_type", "value": "dbt"}.items() <= parsed["entities"][0].items()
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("text", ["/restart", "/session_start", '/greet{"region":"GB"}'])
 def test_typed_payloads_cannot_drive_intents_or_slots(parse: Callable[[str], Dict[str, Any]], text: str) -> None:
     parsed = parse(text)
@@ -78,6 +84,7 @@ def test_typed_payloads_cannot_drive_intents_or_slots(parse: Callable[[str], Dic
 SAFE_INTENTS = {"crisis", "crisis_check_in"}
 
 
+@pytest.mark.model
 def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[str], Dict[str, Any]]) -> None:
     """Every must-escalate message gets a safe response with the right resources through the
     trained pipeline; every explicit statement (the ``direct`` category) the full crisis reply."""
@@ -94,6 +101,7 @@ def test_full_pipeline_escalates_every_must_escalate_message(parse: Callable[[st
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.model
 def test_full_pipeline_false_positives_on_must_not(parse: Callable[[str], Dict[str, Any]]) -> None:
     from evaluation import corpus
 

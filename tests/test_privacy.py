@@ -24,6 +24,8 @@ from tests.conftest import ServedBot, start_bot, stop_bot
 from tests.storage_services import process_tree
 from tests.support import OUTPUT, RestClient, sqlite_store_bytes, topics_of
 
+pytestmark = pytest.mark.service
+
 LOG = "privacy.log"
 #: Names, places and disclosures nobody else's log would contain, then ordinary questions.
 MESSAGES = [

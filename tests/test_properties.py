@@ -34,11 +34,6 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def detector() -> CrisisDetector:
-    return CrisisDetector()
-
-
 def _kind(detector: CrisisDetector, text: str) -> str | None:
     found = detector.detect(text)
     return found.kind if found else None
@@ -53,6 +48,7 @@ def _respace(text: str, gaps: List[str]) -> str:
     return out
 
 
+@pytest.mark.unit
 @PROPERTY_SETTINGS
 @given(text=st.text(max_size=400))
 def test_any_unicode_string_is_handled(detector: CrisisDetector, text: str) -> None:
@@ -60,6 +56,7 @@ def test_any_unicode_string_is_handled(detector: CrisisDetector, text: str) -> N
     assert found is None or found.kind in KINDS
 
 
+@pytest.mark.unit
 @PROPERTY_SETTINGS
 @given(text=st.text(alphabet=st.characters(blacklist_categories=()), min_size=1, max_size=50).map(lambda t: t * 400))
 def test_long_repetitive_strings_are_handled(detector: CrisisDetector, text: str) -> None:
@@ -67,6 +64,7 @@ def test_long_repetitive_strings_are_handled(detector: CrisisDetector, text: str
     assert found is None or found.kind in KINDS
 
 
+@pytest.mark.unit
 @PROPERTY_SETTINGS
 @given(
     message=st.sampled_from(ESCALATE + MUST_NOT),
@@ -82,6 +80,7 @@ def test_detection_ignores_case_spacing_and_surrounding_punctuation(
     assert _kind(detector, variant) == _kind(detector, message), (message, variant)
 
 
+@pytest.mark.unit
 @PROPERTY_SETTINGS
 @given(message=st.sampled_from(ESCALATE), filler=st.text(max_size=40))
 def test_risk_is_found_after_any_unrelated_opening(detector: CrisisDetector, message: str, filler: str) -> None:
@@ -89,6 +88,7 @@ def test_risk_is_found_after_any_unrelated_opening(detector: CrisisDetector, mes
     assert _kind(detector, f"{filler}.\n\n{message}") is not None or _kind(detector, message) is None
 
 
+@pytest.mark.model
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=300))
 def test_message_path_handles_any_unicode_string(parse: Callable[[str], Dict[str, Any]], text: str) -> None:
@@ -98,6 +98,7 @@ def test_message_path_handles_any_unicode_string(parse: Callable[[str], Dict[str
     assert 0.0 <= result["intent"]["confidence"] <= 1.0
 
 
+@pytest.mark.model
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(message=st.sampled_from(ESCALATE), casing=st.sampled_from(CASINGS), before=SURROUNDINGS, after=SURROUNDINGS)
 def test_message_path_escalates_whatever_the_typing(

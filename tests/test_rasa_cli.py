@@ -1,4 +1,4 @@
-"""Rasa's own checks over the project: data validation and end-to-end test stories."""
+"""Rasa's command line as the project runs it (bot.patched_rasa): patches, data validation, test stories."""
 
 from __future__ import annotations
 
@@ -6,9 +6,15 @@ import os
 import re
 import subprocess
 
-from tests.support import MODEL, OUTPUT, ROOT
+import pytest
 
-RASA = [str(ROOT / ".venv" / "bin" / "rasa")]
+from bot import rasa_patches
+from tests.support import MODEL, OUTPUT, ROOT, installed_patches
+
+pytestmark = pytest.mark.service
+
+#: Rasa as every entry point runs it: through bot.patched_rasa, with the patches installed.
+RASA = [str(ROOT / ".venv" / "bin" / "python"), "-m", "bot.patched_rasa"]
 #: How Rasa reports a problem with the project's data: warnings and error log lines.
 PROBLEM = re.compile(r"UserWarning|\bWARNING\b|\bERROR\b")
 
@@ -16,8 +22,6 @@ PROBLEM = re.compile(r"UserWarning|\bWARNING\b|\bERROR\b")
 def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",  # dependencies' own deprecations
     }
     return subprocess.run(
@@ -51,3 +55,12 @@ def test_end_to_end_stories() -> None:
     assert result.returncode == 0, output[-6000:]
     failed = out / "failed_test_stories.yml"
     assert not failed.exists() or "None of the test stories failed" in failed.read_text()
+
+
+def test_the_entry_point_logs_one_line_per_patch_then_runs_rasa() -> None:
+    result = _run("--version", timeout=120)
+    patches = [patch.name for patch in rasa_patches.PATCHES]
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert installed_patches(result.stderr) == patches
+    assert result.stderr.count("Rasa patch installed:") == len(patches)
+    assert f"Rasa Version      :         {rasa_patches.RASA_VERSION}" in result.stdout

@@ -9,12 +9,20 @@ import uuid
 import pytest
 
 from actions.knowledge import CONVERSATIONAL_TOPICS, KNOWLEDGE_TOPICS, KnowledgeBase
+from bot import rasa_patches
 from tests.conftest import ServedBot, start_bot, stop_bot
-from tests.support import RestClient, post_json, topics_of
+from tests.support import OUTPUT, RestClient, installed_patches, post_json, topics_of
+
+pytestmark = pytest.mark.service
 
 
 def client(bot: ServedBot) -> RestClient:
     return RestClient(bot.base_url, f"it-{uuid.uuid4().hex[:12]}")
+
+
+def test_the_served_bot_installs_the_rasa_patches(served_bot: ServedBot) -> None:
+    log = (OUTPUT / "run.log").read_text(encoding="utf-8", errors="replace")
+    assert installed_patches(log) == [patch.name for patch in rasa_patches.PATCHES]
 
 
 def test_the_readme_example(served_bot: ServedBot, kb: KnowledgeBase) -> None:

@@ -12,6 +12,8 @@ import yaml
 
 from evaluation import review
 
+pytestmark = pytest.mark.unit
+
 
 def _store(path: Path, events: list[dict]) -> str:
     url = f"sqlite:///{path}"

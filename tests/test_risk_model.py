@@ -12,6 +12,7 @@ from bot.crisis.conversation import Turn, needs_check_in, turns_since_reply
 from bot.crisis.risk_model import RiskModel, RiskScore, Thresholds, segments
 
 
+@pytest.mark.unit
 def test_segments_read_each_sentence_and_a_short_message_whole() -> None:
     text = "I moved to a new city. Work is fine. I want to die."
     pieces = segments(text)
@@ -24,6 +25,7 @@ def test_segments_read_each_sentence_and_a_short_message_whole() -> None:
     assert segments("   ") == []
 
 
+@pytest.mark.model
 def test_one_risky_sentence_in_a_long_story_scores_as_high_as_alone() -> None:
     model = tiers.shared_risk_model()
     story = " ".join(
@@ -37,6 +39,7 @@ def test_one_risky_sentence_in_a_long_story_scores_as_high_as_alone() -> None:
     assert model.score(story).score >= model.score("I have been thinking about ending my life.").score - 1e-9
 
 
+@pytest.mark.model
 def test_a_stored_model_loads_and_a_missing_one_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="make train"):
         RiskModel.load(tmp_path / "absent")
@@ -48,6 +51,7 @@ def test_a_stored_model_loads_and_a_missing_one_says_how_to_fix_it(tmp_path: Pat
         assert again.score(text) == model.score(text)
 
 
+@pytest.mark.model
 def test_thresholds_out_of_order_are_refused(tmp_path: Path) -> None:
     model = RiskModel.load(risk_model.model_dir())
     model.save(tmp_path)
@@ -57,6 +61,7 @@ def test_thresholds_out_of_order_are_refused(tmp_path: Path) -> None:
         RiskModel.load(tmp_path)
 
 
+@pytest.mark.model
 def test_tier_of_a_score() -> None:
     model = tiers.shared_risk_model()
     t = model.thresholds
@@ -88,12 +93,14 @@ def fixed_model(monkeypatch: pytest.MonkeyPatch):
     return use
 
 
+@pytest.mark.unit
 def test_the_model_never_removes_a_rules_escalation(fixed_model) -> None:
     fixed_model(0.0)
     verdict = tiers.assess("i want to kill myself")
     assert (verdict.tier, verdict.kind) == ("crisis", "self") and verdict.source != "risk_model"
 
 
+@pytest.mark.unit
 def test_the_model_adds_escalations_and_check_ins(fixed_model) -> None:
     fixed_model(0.95)
     verdict = tiers.assess("an ordinary sentence about the weather")
@@ -104,6 +111,7 @@ def test_the_model_adds_escalations_and_check_ins(fixed_model) -> None:
     assert tiers.assess("an ordinary sentence about the weather").tier == "none"
 
 
+@pytest.mark.unit
 def test_a_negated_statement_gets_at_most_the_check_in_from_the_model(fixed_model) -> None:
     fixed_model(0.95)
     verdict = tiers.assess("i'm not suicidal, just curious how therapy works")
@@ -113,6 +121,7 @@ def test_a_negated_statement_gets_at_most_the_check_in_from_the_model(fixed_mode
     assert verdict.tier == "none" and verdict.negated
 
 
+@pytest.mark.model
 def test_not_joking_is_no_denial() -> None:
     texts = (
         "i want to kill myself and im not joking",
@@ -127,6 +136,7 @@ def _turns(*scores: float) -> list:
     return [Turn("none", s) for s in scores]
 
 
+@pytest.mark.unit
 def test_two_weak_signals_in_the_window_ask_for_a_check_in() -> None:
     assert needs_check_in(_turns(0.5, 0.0, 0.0, 0.6), signal_threshold=0.4)
     assert not needs_check_in(_turns(0.5, 0.0, 0.0, 0.1), 0.4), "the latest message must be a signal"
@@ -136,6 +146,7 @@ def test_two_weak_signals_in_the_window_ask_for_a_check_in() -> None:
     assert not needs_check_in([Turn("none", 0.5), Turn("check_in", 0.95)], 0.4), "the guard already asked"
 
 
+@pytest.mark.unit
 def test_turns_restart_after_the_crisis_reply_or_a_check_in() -> None:
     events = [
         {"event": "user", "parse_data": {"crisis": {"tier": "none", "score": 0.5}}},
@@ -147,6 +158,7 @@ def test_turns_restart_after_the_crisis_reply_or_a_check_in() -> None:
     assert turns == [Turn("none", 0.2), Turn("none", 0.0)]
 
 
+@pytest.mark.unit
 def test_redacted_events_keep_the_numbers_conversation_risk_needs() -> None:
     from bot.storage.redaction import redact_event
 

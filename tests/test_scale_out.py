@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, Iterator, List, Tuple
@@ -21,9 +19,11 @@ import redis
 import sqlalchemy as sa
 
 from actions.knowledge import KnowledgeBase
-from tests.conftest import TEST_DATA_ROOT, ServedBot, start_bot, stop_bot
+from tests.conftest import ServedBot, new_data_dir, start_bot, start_run_sh, stop_bot
 from tests.storage_services import Services, child_pids, command_line
-from tests.support import OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
+from tests.support import OUTPUT, RestClient, free_port, post_json, topics_of, wait_for_http
+
+pytestmark = pytest.mark.service
 
 SENDERS = 12
 #: Names that no log may contain: a person's name, told to the bot on every server.
@@ -54,15 +54,10 @@ def start_rasa_only(log_name: str, actions_of: ServedBot, **env_overrides: str) 
         **os.environ,
         "RASA_PORT": str(port),
         "ACTION_ENDPOINT_URL": f"{actions_of.actions_url}/webhook",
-        "DATA_DIR": tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT),
+        "DATA_DIR": new_data_dir(log_name),
         **env_overrides,
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with open(OUTPUT / log_name, "wb") as log:
-        process = subprocess.Popen(
-            ["scripts/run.sh", "rasa"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_run_sh(log_name, env, "rasa")
     bot = ServedBot(process, port, int(actions_of.actions_url.rsplit(":", 1)[1]))
     try:
         wait_for_http(f"{bot.base_url}/webhooks/rest/", timeout=300, process=process)
@@ -96,7 +91,7 @@ def say(server: ServedBot, sender: str, message: str) -> List[Dict[str, Any]]:
 
 def test_server_b_serves_with_two_sanic_workers(cluster: Cluster) -> None:
     b = cluster.servers[1]
-    rasa = [pid for pid in child_pids(b.process.pid) if "bin/rasa run " in command_line(pid)]
+    rasa = [pid for pid in child_pids(b.process.pid) if "bot.patched_rasa run " in command_line(pid)]
     assert len(rasa) == 1
     assert len(child_pids(rasa[0])) == 2, "SANIC_WORKERS=2 with the Redis lock store"
     for log in ("scale-out-a.log", "scale-out-b.log"):

@@ -1,17 +1,19 @@
-"""The cached JSON-schema check (bot/schema_validation.py) decides exactly as jsonschema does."""
+"""The cached JSON-schema check (bot/rasa_patches/schema_validation.py) decides exactly as jsonschema does."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import jsonschema
 import pytest
 from jsonschema.exceptions import SchemaError, ValidationError
 
-from bot import schema_validation
+from bot.rasa_patches import original, schema_validation
 
-ORIGINAL = jsonschema.validators.validate
+pytestmark = pytest.mark.unit
+
+#: jsonschema's own check, as Rasa called it before the patches were installed.
+ORIGINAL = original("jsonschema:validate")
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +93,6 @@ def test_an_invalid_schema_is_still_refused() -> None:
         schema_validation.validate({}, {"type": "no-such-type"})
 
 
-def test_rasa_gets_the_cached_version_once_channels_are_loaded() -> None:
-    importlib.import_module("bot.channels")  # applies the process settings, as in the server
+def test_rasa_gets_the_cached_version_once_the_patches_are_installed() -> None:
+    assert ORIGINAL is jsonschema.validators.validate
     assert jsonschema.validate is schema_validation.validate

@@ -3,7 +3,9 @@
 ``make shell`` runs ``scripts/shell.sh``: the action server plus ``rasa shell``. The test
 types a question, reads the curated answer with its buttons and sources, types a crisis
 message, reads the crisis resources and exits with
-``/stop``. Nothing is mocked: it is the same model, actions and endpoints as ``make run``.
+``/stop``. Nothing is mocked: it is the same model, actions, endpoints and Rasa patches as
+``make run`` (Rasa's console channel never imports the project's channels, so the patches
+reach the shell only through ``bot.patched_rasa``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import pexpect
 import pytest
 
 from actions.knowledge import KnowledgeBase
-from tests.support import OUTPUT, ROOT, free_port
+from bot import rasa_patches
+from tests.support import OUTPUT, ROOT, free_port, installed_patches
+
+pytestmark = pytest.mark.service
 
 #: prompt_toolkit redraws with ANSI escapes; they are removed before matching.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\r")
@@ -49,6 +54,8 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> pexpect.spawn:
 
 def test_shell_answers_a_question_and_a_crisis_message(shell: pexpect.spawn, kb: KnowledgeBase) -> None:
     shell.expect("Bot loaded")
+    patched = installed_patches(_plain(shell.before))
+    assert patched == [patch.name for patch in rasa_patches.PATCHES], "make shell must run patched"
     shell.expect("Your input ->")
     shell.sendline("how long does a therapy session last?")
 

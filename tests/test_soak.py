@@ -27,6 +27,8 @@ from bot.storage.settings import database_url
 from evaluation import corpus
 from tests.conftest import ServedBot, start_bot, stop_bot
 
+pytestmark = pytest.mark.service
+
 SENDERS = int(os.environ.get("SOAK_SENDERS", "50"))
 TURNS = int(os.environ.get("SOAK_TURNS", "600"))
 #: Fractions of turns that are crisis messages and odd input; the rest are questions.

@@ -135,6 +135,7 @@ async def fail(_: UserMessage) -> None:
     raise RuntimeError("the dialogue failed")
 
 
+@pytest.mark.model
 def test_a_bot_message_arrives_whole_in_the_session_room_with_the_metadata() -> None:
     async def scenario() -> None:
         async with channel_server(answer_whole) as url:
@@ -157,6 +158,7 @@ def test_a_bot_message_arrives_whole_in_the_session_room_with_the_metadata() -> 
     asyncio.run(scenario())
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("dialogue", [say_nothing, fail], ids=["no reply", "failure"])
 def test_a_turn_without_a_reply_gets_the_unavailable_reply_with_the_crisis_line(
     dialogue: Callable[[UserMessage], Awaitable[None]],
@@ -177,6 +179,7 @@ def test_a_turn_without_a_reply_gets_the_unavailable_reply_with_the_crisis_line(
     asyncio.run(scenario())
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     "payload, topic, text",
     [
@@ -208,6 +211,7 @@ def test_bad_payloads_get_a_kind_reply_and_the_connection_lives_on(payload: Any,
     asyncio.run(scenario())
 
 
+@pytest.mark.model
 def test_a_message_with_a_wrong_metadata_type_is_answered_without_it() -> None:
     async def scenario() -> None:
         async with channel_server(answer_whole) as url:
@@ -221,6 +225,7 @@ def test_a_message_with_a_wrong_metadata_type_is_answered_without_it() -> None:
     asyncio.run(scenario())
 
 
+@pytest.mark.model
 @pytest.mark.parametrize(
     "request_payload",
     [None, "abc", 7, [], {}, {"session_id": None}, {"session_id": 12}, {"session_id": ""},
@@ -239,6 +244,7 @@ def test_a_bad_session_request_gets_a_fresh_session(request_payload: Any) -> Non
     asyncio.run(scenario())
 
 
+@pytest.mark.model
 def test_a_message_sent_before_the_session_request_joins_its_session() -> None:
     async def scenario() -> None:
         async with channel_server(answer_whole) as url:
@@ -257,6 +263,7 @@ def allowed_origins_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOWED_ORIGINS", f" {ALLOWED}/ , https://other.test")
 
 
+@pytest.mark.model
 def test_only_the_own_origin_and_allowed_origins_may_connect(allowed_origins_env: None) -> None:
     async def scenario() -> None:
         async with channel_server(answer_whole) as url:
@@ -271,6 +278,7 @@ def test_only_the_own_origin_and_allowed_origins_may_connect(allowed_origins_env
     asyncio.run(scenario())
 
 
+@pytest.mark.model
 def test_without_allowed_origins_other_sites_cannot_connect(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ALLOWED_ORIGINS", raising=False)
 
@@ -292,6 +300,7 @@ async def fetch(url: str) -> tuple[int, str, str]:
         return reply.status, reply.headers.get("Content-Type", ""), await reply.text()
 
 
+@pytest.mark.model
 def test_the_widget_routes_serve_the_page_the_files_and_the_regions_banner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRISIS_REGION", "AU")
 
@@ -326,6 +335,7 @@ def test_the_widget_routes_serve_the_page_the_files_and_the_regions_banner(monke
 # --- the real bot -------------------------------------------------------------------------
 
 
+@pytest.mark.service
 def test_a_reconnect_with_the_same_session_continues_the_conversation(widget_bot: ServedBot, kb: KnowledgeBase) -> None:
     """The issue's proof: stock Rasa 3.6.21 never delivers a reply with session persistence."""
     session_length = kb.topic("session_length")
@@ -351,6 +361,7 @@ def test_a_reconnect_with_the_same_session_continues_the_conversation(widget_bot
     asyncio.run(scenario())
 
 
+@pytest.mark.service
 def test_a_related_topic_button_payload_gets_that_topic(widget_bot: ServedBot, kb: KnowledgeBase) -> None:
     async def scenario() -> None:
         visitor = Visitor(widget_bot.base_url)
@@ -362,6 +373,7 @@ def test_a_related_topic_button_payload_gets_that_topic(widget_bot: ServedBot, k
     asyncio.run(scenario())
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("region, numbers", [(None, ("988", "911")), ("GB", ("116 123", "999"))])
 def test_a_crisis_phrase_gets_the_regions_crisis_resources(
     widget_bot: ServedBot, region: str | None, numbers: tuple[str, ...]
@@ -381,6 +393,7 @@ def test_a_crisis_phrase_gets_the_regions_crisis_resources(
     asyncio.run(scenario())
 
 
+@pytest.mark.service
 def test_html_in_a_message_is_just_text_to_the_bot(widget_bot: ServedBot) -> None:
     async def scenario() -> None:
         visitor = Visitor(widget_bot.base_url)
@@ -397,6 +410,7 @@ def test_html_in_a_message_is_just_text_to_the_bot(widget_bot: ServedBot) -> Non
     asyncio.run(scenario())
 
 
+@pytest.mark.service
 def test_run_sh_applies_allowed_origins_to_sockets_and_http(widget_bot: ServedBot) -> None:
     async def scenario() -> None:
         allowed = Visitor(widget_bot.base_url, origin=ALLOWED)
@@ -420,6 +434,7 @@ def test_run_sh_applies_allowed_origins_to_sockets_and_http(widget_bot: ServedBo
     asyncio.run(scenario())
 
 
+@pytest.mark.service
 def test_the_socketio_health_route_answers(widget_bot: ServedBot) -> None:
     async def scenario() -> None:
         status, _, body = await fetch(f"{widget_bot.base_url}/webhooks/socketio/")
@@ -429,6 +444,7 @@ def test_the_socketio_health_route_answers(widget_bot: ServedBot) -> None:
 
 
 
+@pytest.mark.service
 def test_widget_gets_did_you_mean_buttons_and_both_answers(widget_bot: ServedBot, kb: KnowledgeBase) -> None:
     """Issue 14 through the widget's socket: a choice when unsure, two answers for two questions."""
 

@@ -131,6 +131,7 @@ def tg(telegram: TelegramHarness) -> Iterator[TelegramHarness]:
 # --- end to end -------------------------------------------------------------------
 
 
+@pytest.mark.service
 def test_unsure_question_gets_did_you_mean_buttons(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     chat = new_chat()
     first = tg.say(chat, "sessions")[0].params
@@ -144,6 +145,7 @@ def test_unsure_question_gets_did_you_mean_buttons(tg: TelegramHarness, kb: Know
     assert texts(sent_to(tg.api, chat))[0].startswith(answered.short)
 
 
+@pytest.mark.service
 def test_two_questions_get_two_messages(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     sent = tg.say(new_chat(), "How long is a therapy session and how much does it cost?")
     assert [c.params["text"].split("\n")[0] for c in sent[:2]] == [
@@ -151,6 +153,7 @@ def test_two_questions_get_two_messages(tg: TelegramHarness, kb: KnowledgeBase) 
     ]
 
 
+@pytest.mark.service
 def test_webhook_is_registered_with_a_derived_secret(tg: TelegramHarness) -> None:
     registration = tg.registration
     assert registration["url"] == WEBHOOK_URL
@@ -158,6 +161,7 @@ def test_webhook_is_registered_with_a_derived_secret(tg: TelegramHarness) -> Non
     assert set(registration["allowed_updates"]) == {"message", "edited_message", "callback_query"}
 
 
+@pytest.mark.service
 def test_question_gets_the_answer_with_sources_and_buttons(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     topic = kb.topic("session_length")
     sent = tg.say(new_chat(), "how long is a session?")
@@ -172,6 +176,7 @@ def test_question_gets_the_answer_with_sources_and_buttons(tg: TelegramHarness, 
     assert all(len(row[0]["callback_data"].encode()) <= MAX_CALLBACK_DATA_BYTES for row in keyboard)
 
 
+@pytest.mark.service
 def test_button_press_is_answered_like_the_question(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     chat = new_chat()
     related = kb.topic(kb.topic("session_length").related[0])
@@ -183,6 +188,7 @@ def test_button_press_is_answered_like_the_question(tg: TelegramHarness, kb: Kno
     assert texts(sent_to(tg.api, chat))[0].startswith(related.short)
 
 
+@pytest.mark.service
 def test_crisis_phrase_gets_the_crisis_resources(tg: TelegramHarness, domain_dict: Dict[str, Any]) -> None:
     crisis_text = next(
         r["text"] for r in domain_dict["responses"]["utter_crisis"]
@@ -199,6 +205,7 @@ def test_crisis_phrase_gets_the_crisis_resources(tg: TelegramHarness, domain_dic
     }
 
 
+@pytest.mark.service
 def test_a_forged_button_cannot_skip_the_crisis_guard(tg: TelegramHarness) -> None:
     chat = new_chat()
     status, _ = tg.post(callback_update(chat, "/greet I want to end my life", "q-2"))
@@ -207,6 +214,7 @@ def test_a_forged_button_cannot_skip_the_crisis_guard(tg: TelegramHarness) -> No
     assert sent and "988" in sent[0] and "911" in sent[0], sent
 
 
+@pytest.mark.service
 def test_a_button_this_server_does_not_know_stops_the_spinner_with_a_note(tg: TelegramHarness) -> None:
     chat = new_chat()
     status, _ = tg.post(callback_update(chat, "#AAAAAAAAAAAAAAAA", "q-3"))
@@ -216,12 +224,14 @@ def test_a_button_this_server_does_not_know_stops_the_spinner_with_a_note(tg: Te
     assert sent_to(tg.api, chat) == []
 
 
+@pytest.mark.service
 def test_start_command_is_a_greeting(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     sent = texts(tg.say(new_chat(), "/start"))
     assert sent[0].startswith(kb.topic("greet").short)
     assert "988" in sent[-1]
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("secret", ["", "wrong-secret", derive_secret("another:token")],
                          ids=["missing", "wrong", "another-bot"])
 def test_a_wrong_or_missing_secret_gets_403(tg: TelegramHarness, secret: str) -> None:
@@ -231,12 +241,14 @@ def test_a_wrong_or_missing_secret_gets_403(tg: TelegramHarness, secret: str) ->
     assert sent_to(tg.api, chat) == []
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("body", [b"{not json", b"", b"[1, 2]", b'"text"'])
 def test_a_body_that_is_not_an_update_gets_a_json_400(tg: TelegramHarness, body: bytes) -> None:
     status, reply = tg.post(body)
     assert status == 400 and reply["error"]
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("update", [
     {"update_id": 1},
     {"update_id": 2, "poll": {"id": "p"}},
@@ -252,6 +264,7 @@ def test_updates_without_anything_to_answer_are_acknowledged(tg: TelegramHarness
     assert tg.api.calls("sendMessage") == []
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("content", [{"sticker": {"file_id": "s"}}, {"photo": [{"file_id": "p"}]},
                                      {"voice": {"file_id": "v"}}])
 def test_non_text_messages_get_one_polite_line(tg: TelegramHarness, content: Dict[str, Any]) -> None:
@@ -261,6 +274,7 @@ def test_non_text_messages_get_one_polite_line(tg: TelegramHarness, content: Dic
     assert texts(sent_to(tg.api, chat)) == [f"{NON_TEXT_REPLY} {US_BANNER}"]
 
 
+@pytest.mark.service
 def test_a_photo_caption_is_read_as_words(tg: TelegramHarness) -> None:
     chat = new_chat()
     status, _ = tg.post(message_update(chat, photo=[{"file_id": "p"}], caption="I want to kill myself"))
@@ -268,12 +282,14 @@ def test_a_photo_caption_is_read_as_words(tg: TelegramHarness) -> None:
     assert "988" in texts(sent_to(tg.api, chat))[0]
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("text, reply", [("", EMPTY_REPLY), ("   \n ", EMPTY_REPLY), ("word " * 1000, TOO_LONG_TEXT)],
                          ids=["empty", "whitespace", "too-long"])
 def test_empty_and_overlong_text_get_a_kind_reply(tg: TelegramHarness, text: str, reply: str) -> None:
     assert texts(tg.say(new_chat(), text)) == [f"{reply} {US_BANNER}"]
 
 
+@pytest.mark.service
 def test_edits_are_answered_only_when_they_show_risk(tg: TelegramHarness) -> None:
     chat = new_chat()
     status, body = tg.post(message_update(chat, key="edited_message", text="how long is a sesion?"))
@@ -284,6 +300,7 @@ def test_edits_are_answered_only_when_they_show_risk(tg: TelegramHarness) -> Non
     assert "988" in texts(sent_to(tg.api, chat))[0]
 
 
+@pytest.mark.service
 def test_a_failing_bot_api_is_survived_and_acknowledged(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     tg.api.failures["sendMessage"] = (403, "Forbidden: bot was blocked by the user")
     chat = new_chat()
@@ -295,6 +312,7 @@ def test_a_failing_bot_api_is_survived_and_acknowledged(tg: TelegramHarness, kb:
     assert texts(tg.say(chat, "how often are sessions?"))[0].startswith(kb.topic("session_frequency").short)
 
 
+@pytest.mark.service
 def test_message_text_is_not_logged(tg: TelegramHarness) -> None:
     chat = new_chat()
     tg.say(chat, f"is {MARKER} therapy any good?")
@@ -309,6 +327,7 @@ def test_message_text_is_not_logged(tg: TelegramHarness) -> None:
 # --- the pieces ---------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_long_text_is_split_within_telegram_limits_without_losing_words() -> None:
     text = " ".join(f"word{i} 🙂" for i in range(2000)) + "\n\nlast paragraph"
     parts = split_text(text)
@@ -317,11 +336,13 @@ def test_long_text_is_split_within_telegram_limits_without_losing_words() -> Non
     assert " ".join(parts).split() == text.split()
 
 
+@pytest.mark.unit
 def test_a_word_longer_than_the_limit_is_cut_hard() -> None:
     parts = split_text("x" * 9000)
     assert [len(p) for p in parts] == [4096, 4096, 808]
 
 
+@pytest.mark.unit
 def test_the_keyboard_goes_on_the_last_part_of_a_long_message() -> None:
     message = {"text": "a " * 5000, "buttons": [{"title": "More", "payload": "/tell_me_more"}]}
     calls = outgoing_messages(7, message, CallbackKeys())
@@ -330,12 +351,14 @@ def test_the_keyboard_goes_on_the_last_part_of_a_long_message() -> None:
     assert calls[-1]["reply_markup"] == {"inline_keyboard": [[{"text": "More", "callback_data": "/tell_me_more"}]]}
 
 
+@pytest.mark.unit
 def test_sources_become_plain_lines() -> None:
     text = message_text({"text": "Answer.", "custom": {"sources": [
         "A leaflet", {"title": "An article", "url": "https://example.org/a"}, {"title": "A book"}, 5]}})
     assert text == "Answer.\n\nSources:\n• A leaflet\n• An article (https://example.org/a)\n• A book"
 
 
+@pytest.mark.unit
 def test_payloads_that_fit_are_sent_as_they_are_and_long_ones_as_short_keys() -> None:
     keys = CallbackKeys()
     short = '/therapy_types{"therapy_type":"motivational_interviewing"}'
@@ -348,6 +371,7 @@ def test_payloads_that_fit_are_sent_as_they_are_and_long_ones_as_short_keys() ->
     assert keys.decode("#" + "A" * 16) is None
 
 
+@pytest.mark.unit
 def test_remembered_keys_are_bounded() -> None:
     keys = CallbackKeys(capacity=2)
     first, *_ = [keys.encode("/" + c * 70) for c in "abc"]
@@ -355,18 +379,21 @@ def test_remembered_keys_are_bounded() -> None:
     assert keys.decode(keys.encode("/" + "c" * 70)) == "/" + "c" * 70
 
 
+@pytest.mark.unit
 def test_the_derived_secret_is_stable_per_token_and_valid_for_telegram() -> None:
     secret = derive_secret(TOKEN)
     assert secret == derive_secret(TOKEN) != derive_secret(TOKEN + "x")
     assert TOKEN not in secret and len(secret) == 64 and secret.isalnum()
 
 
+@pytest.mark.unit
 def test_an_explicit_secret_wins() -> None:
     channel = TelegramInput.from_environment(
         {"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL, "TELEGRAM_SECRET_TOKEN": "shared_secret-1"})
     assert channel.enabled and channel.secret == "shared_secret-1"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("environ, level", [
     ({}, logging.INFO),
     ({"TELEGRAM_WEBHOOK_URL": WEBHOOK_URL}, logging.INFO),
@@ -385,6 +412,7 @@ def test_without_full_settings_the_channel_is_off_and_serves_nothing(
     assert telegram_routes(channel, f"telegram_off_{level}_{len(environ)}") == []
 
 
+@pytest.mark.unit
 def test_a_configured_channel_serves_its_webhook() -> None:
     channel = TelegramInput.from_environment({"TELEGRAM_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL})
     assert channel.enabled and channel.secret == derive_secret(TOKEN)
@@ -412,6 +440,7 @@ class RecordingApi(BotApi):
         return True
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("outcome", ["raises", "says-nothing"])
 def test_a_turn_without_a_reply_gets_the_unavailable_reply(outcome: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRISIS_REGION", "GB")
@@ -436,6 +465,7 @@ def fake_api() -> Iterator[FakeTelegramApi]:
     api.stop()
 
 
+@pytest.mark.unit
 def test_the_api_client_works_in_every_event_loop_it_is_used_from(fake_api: FakeTelegramApi) -> None:
     client = BotApi(fake_api.url, TOKEN)
     # Rasa's stock channel failed here: its session stayed bound to the first, closed loop.
@@ -444,6 +474,7 @@ def test_the_api_client_works_in_every_event_loop_it_is_used_from(fake_api: Fake
     assert [c.method for c in fake_api.calls()] == ["getMe", "getMe"]
 
 
+@pytest.mark.unit
 def test_rate_limits_are_retried_and_refusals_are_not(fake_api: FakeTelegramApi) -> None:
     client = BotApi(fake_api.url, TOKEN)
 
@@ -464,6 +495,7 @@ def test_rate_limits_are_retried_and_refusals_are_not(fake_api: FakeTelegramApi)
     assert len(fake_api.calls("sendMessage")) == 1
 
 
+@pytest.mark.unit
 def test_a_refused_webhook_is_reported_once(fake_api: FakeTelegramApi, caplog: pytest.LogCaptureFixture) -> None:
     fake_api.failures["setWebhook"] = (400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
     channel = TelegramInput.from_environment(

@@ -13,6 +13,8 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.tfidf_classifier import TfidfIntentClassifier
 from bot.nlu.tfidf_scorer import TfidfScorer
 
+pytestmark = pytest.mark.unit
+
 TRAINING = {
     "session_length": ["how long is a session", "how many minutes does therapy last", "session duration"],
     "confidentiality": ["is therapy confidential", "will my therapist tell anyone", "is it private"],

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from actions.knowledge import CONVERSATIONAL_TOPICS, KNOWLEDGE_TOPICS, KnowledgeBase, KnowledgeError, parse_knowledge
-from scripts.topics import (
+from docgen.topics import (
     HELD_OUT_DATA,
     MIN_HELD_OUT_EXAMPLES,
     MIN_TRAINING_EXAMPLES,
@@ -28,6 +28,8 @@ from scripts.topics import (
     render_rules,
 )
 from tests.support import load_yaml
+
+pytestmark = pytest.mark.unit
 
 #: Intents that are not topics: they resolve against the last topic, or are the crisis.
 DIALOGUE_INTENTS = {"tell_me_more", "followup", "crisis", "crisis_check_in", "affirm", "deny", "unsure"}

@@ -43,11 +43,13 @@ STORAGE_VARIABLES = ("DB_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_P
 
 # --- settings ---------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_without_a_database_url_conversations_go_to_sqlite_in_data_dir(tmp_path: Path) -> None:
     assert database_url({"DATA_DIR": str(tmp_path / "d")}) == f"sqlite:///{tmp_path / 'd' / 'tracker.db'}"
     assert database_url({}) == f"sqlite:///{Path('var').resolve() / 'tracker.db'}"
 
 
+@pytest.mark.unit
 def test_db_url_and_the_separate_database_variables() -> None:
     assert database_url({"DB_URL": "postgresql://u:p@db:5432/rasa", "DB_HOST": "x"}) == "postgresql://u:p@db:5432/rasa"
     assert database_url({"DB_URL": "postgres://u@db/rasa"}) == "postgresql://u@db/rasa"
@@ -58,6 +60,7 @@ def test_db_url_and_the_separate_database_variables() -> None:
         "postgresql", "db.internal", 5432, "chats", "bot", "p@ss/word:1")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("env", [{"DB_URL": "not a url with secret-pw"}, {"DB_HOST": "db", "DB_PORT": "70000"},
                                  {"DB_HOST": "db", "DB_PORT": "five"}])
 def test_unusable_database_settings_are_refused_without_echoing_them(env: Dict[str, str]) -> None:
@@ -67,6 +70,7 @@ def test_unusable_database_settings_are_refused_without_echoing_them(env: Dict[s
     assert "DB_" in str(refused.value)
 
 
+@pytest.mark.unit
 def test_redis_settings_from_url_or_host() -> None:
     assert redis_settings({}) is None
     assert redis_settings({"REDIS_URL": "redis://:s%40cret@cache:6380/3"}) == {
@@ -77,12 +81,14 @@ def test_redis_settings_from_url_or_host() -> None:
         "host": "cache", "port": 6379, "db": 1, "password": "pw"}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("url", ["http://cache:6379", "redis://cache:port/1", "redis://cache/first"])
 def test_unusable_redis_urls_are_refused(url: str) -> None:
     with pytest.raises(StorageConfigError, match="REDIS_URL"):
         redis_settings({"REDIS_URL": url})
 
 
+@pytest.mark.unit
 def test_privacy_mode_is_redact_or_nothing() -> None:
     assert redact_enabled({"PRIVACY_MODE": "redact"}) and redact_enabled({"PRIVACY_MODE": " Redact "})
     assert not redact_enabled({}) and not redact_enabled({"PRIVACY_MODE": ""})
@@ -90,6 +96,7 @@ def test_privacy_mode_is_redact_or_nothing() -> None:
         redact_enabled({"PRIVACY_MODE": "redcat"})
 
 
+@pytest.mark.unit
 def test_lock_store_is_redis_only_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in STORAGE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
@@ -165,6 +172,7 @@ def save(store: Any, sender_id: str, events: List[Event], domain: Domain) -> Dia
     return tracker
 
 
+@pytest.mark.unit
 def test_sqlite_store_is_created_in_data_dir_and_keeps_conversations(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path
 ) -> None:
@@ -187,6 +195,7 @@ def test_sqlite_store_is_created_in_data_dir_and_keeps_conversations(
     assert restored.latest_message.text == "tell me more"
 
 
+@pytest.mark.unit
 def test_sqlite_store_pools_a_connection_with_a_write_ahead_log_synced_at_every_commit(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path
 ) -> None:
@@ -206,6 +215,7 @@ def test_sqlite_store_pools_a_connection_with_a_write_ahead_log_synced_at_every_
         assert other.execute("SELECT count(*) FROM events WHERE sender_id = 'bob'").fetchone()[0] == 8
 
 
+@pytest.mark.service
 def test_postgresql_store_shares_conversations_between_stores(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, postgres: Services
 ) -> None:
@@ -220,6 +230,7 @@ def test_postgresql_store_shares_conversations_between_stores(
 SECRET = "my neighbour Hortensia Quillby hurts me"
 
 
+@pytest.mark.unit
 def test_a_failing_save_is_reported_without_the_users_words(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -245,6 +256,7 @@ def test_a_failing_save_is_reported_without_the_users_words(
     assert "Hortensia" not in caplog.text
 
 
+@pytest.mark.unit
 def test_a_failing_read_names_the_problem(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -258,6 +270,7 @@ def test_a_failing_read_names_the_problem(
     assert "Could not read a conversation from the SQLite file" in caplog.text
 
 
+@pytest.mark.unit
 def test_a_turn_answered_without_its_history_is_not_merged_into_it(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -294,6 +307,7 @@ def run_purge(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.service
 def test_prepared_statements_read_and_count_what_rasas_queries_do(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, store_env: Dict[str, str]
 ) -> None:
@@ -326,6 +340,7 @@ def test_prepared_statements_read_and_count_what_rasas_queries_do(
     assert len(asyncio.run(store.retrieve(f"two-{tag}")).events) == 8, "only the latest session"
 
 
+@pytest.mark.service
 def test_purge_deletes_what_is_older_than_the_retention_period(
     monkeypatch: pytest.MonkeyPatch, domain: Domain, store_env: Dict[str, str]
 ) -> None:
@@ -352,6 +367,7 @@ def test_purge_deletes_what_is_older_than_the_retention_period(
     assert ": 0 events older than 30 days" in run_purge(store_env, "--days", "30").stdout, "nothing left to purge"
 
 
+@pytest.mark.unit
 def test_purge_knows_rasas_table() -> None:
     from rasa.core.tracker_store import SQLTrackerStore
 
@@ -363,6 +379,7 @@ def test_purge_knows_rasas_table() -> None:
     assert SESSION_STARTED == SessionStarted.type_name
 
 
+@pytest.mark.service
 @pytest.mark.parametrize("days", ["0", "-3", "thirty"])
 def test_purge_refuses_a_retention_period_that_is_not_a_positive_number(days: str, tmp_path: Path) -> None:
     result = run_purge({"DATA_DIR": str(tmp_path)}, "--days", days)
@@ -370,6 +387,7 @@ def test_purge_refuses_a_retention_period_that_is_not_a_positive_number(days: st
     assert "--days" in result.stderr
 
 
+@pytest.mark.service
 def test_purge_reports_an_unreachable_database_clearly() -> None:
     result = run_purge({"DB_URL": f"postgresql://rasa@127.0.0.1:{free_port()}/rasa"}, "--days", "30")
     assert result.returncode == 1
@@ -377,6 +395,7 @@ def test_purge_reports_an_unreachable_database_clearly() -> None:
     assert "OperationalError" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.service
 def test_purge_without_a_database_yet_does_nothing(tmp_path: Path) -> None:
     result = run_purge({"DATA_DIR": str(tmp_path / "empty")}, "--days", "30")
     assert result.returncode == 0 and "Nothing to purge" in result.stdout
@@ -385,6 +404,7 @@ def test_purge_without_a_database_yet_does_nothing(tmp_path: Path) -> None:
 
 # --- the served bot ----------------------------------------------------------------------
 
+@pytest.mark.service
 def test_a_conversation_continues_after_a_restart(tmp_path: Path, kb: KnowledgeBase) -> None:
     data_dir = tmp_path / "fresh" / "data"  # run.sh creates it
     sender = f"restart-{uuid.uuid4().hex[:8]}"
@@ -392,7 +412,7 @@ def test_a_conversation_continues_after_a_restart(tmp_path: Path, kb: KnowledgeB
     try:
         reply = RestClient(bot.base_url, sender).say("how long is a session?")
         assert topics_of(reply)[0] == "session_length", reply
-        rasa = [pid for pid in child_pids(bot.process.pid) if "bin/rasa run " in command_line(pid)]
+        rasa = [pid for pid in child_pids(bot.process.pid) if "bot.patched_rasa run " in command_line(pid)]
         assert len(rasa) == 1 and child_pids(rasa[0]) == [], "without Redis, one Sanic worker"
     finally:
         stop_bot(bot)

@@ -22,6 +22,8 @@ from bot.crisis.regions import REGIONS
 from tests.conftest import WIDGET_ALLOWED_ORIGIN, ServedBot
 from tests.support import OUTPUT, ROOT
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,15 +1,13 @@
 """Input channels of the assistant.
 
 Rasa imports a channel module in every server process it starts, before any message is
-handled, so this is where process settings Rasa has no option for are applied.
+handled, so the Rasa patches are installed here too (``install()`` is idempotent): a
+worker process that Rasa starts afresh runs patched even if it did not come through
+``bot.patched_rasa``.
 """
 
-from bot import action_timeout, endpoint_sessions, event_types, graph_runner, heap, metrics_hooks, schema_validation
+from bot import metrics_hooks, rasa_patches
 
-action_timeout.apply()
-schema_validation.apply()
-event_types.apply()
-graph_runner.apply()
-heap.apply()
-endpoint_sessions.apply()
+rasa_patches.install()
+# Not a change of Rasa's behaviour: it only counts sessions, and only when metrics are on.
 metrics_hooks.apply()

@@ -271,7 +271,7 @@ class TurnFaults:
         return bool(self.failed_actions) or self.timed_out
 
 
-#: The faults of the turn running in this task (set by ``run_turn``, read by bot/action_timeout.py).
+#: The faults of the turn running in this task (set by ``run_turn``, read by bot/rasa_patches/action_timeout.py).
 CURRENT_TURN: ContextVar[TurnFaults | None] = ContextVar("therapy_bot_turn_faults", default=None)
 
 

@@ -28,7 +28,7 @@ from bot.channels.fastpath import (
     unavailable_reply,
 )
 from bot.channels.inputs import MAX_SENDER_ID_CHARS, BadInput, clean_metadata, load_body, sender_problem
-from bot.endpoint_sessions import close_sessions
+from bot.rasa_patches.endpoint_sessions import close_sessions
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class RestInput(InputChannel):
     ) -> Blueprint:
         """The health and webhook routes."""
         webhook = Blueprint("therapy_rest_webhook", __name__)
-        # The kept-alive sessions to the action server (bot/endpoint_sessions.py) close
+        # The kept-alive sessions to the action server (bot/rasa_patches/endpoint_sessions.py) close
         # with the server; every Rasa server here has this channel (credentials.yml).
         webhook.listener("after_server_stop")(close_sessions)
         # With METRICS_PORT: the server's info line and the crisis response check (bot/metrics_hooks.py).

@@ -3,7 +3,7 @@
 Rasa 3.6 validates every action server response with ``jsonschema.validate``, which
 first validates the schema itself against the JSON-Schema meta-schema, on every call.
 ``make bench`` measured that at about 60 ms of CPU per turn on a 2-core machine, two
-thirds of a turn (one-sender p50 95 ms -> 36 ms with this change). ``apply()`` replaces
+thirds of a turn (one-sender p50 95 ms -> 36 ms with this change). The patch replaces
 ``jsonschema.validate`` with a version that checks each distinct schema once and reuses
 its validator; valid replies pass and invalid ones raise the same best-match error.
 Rasa imports ``validate`` inside the function at each call, so patching the module works.
@@ -25,6 +25,8 @@ from typing import Any, Dict, Tuple
 import jsonschema
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
+
+from bot.rasa_patches.base import Patch, Target
 
 #: How many valid replies are remembered; a few MB at most (replies are a few kB).
 REMEMBERED_VALID = 1024
@@ -66,3 +68,17 @@ def validate(instance: Any, schema: Dict[str, Any], cls: Any = None, *args: Any,
 def apply() -> None:
     """Makes every later ``from jsonschema import validate`` get the caching version."""
     jsonschema.validate = validate
+
+
+PATCH = Patch(
+    name="schema_validation",
+    targets=(
+        Target(
+            "jsonschema:validate",
+            used_by="rasa.core.actions.action:RemoteAction._validate_action_result",
+        ),
+    ),
+    summary="action replies checked by a validator built once, valid replies remembered "
+    "(Rasa CPU per turn 88 -> 33 ms)",
+    apply=apply,
+)

@@ -9,7 +9,7 @@ objects live as long as the process, so after the model is loaded they are colle
 once and frozen (``gc.freeze``): later passes walk only what turns have allocated since.
 Nothing is lost by it: frozen objects are the ones that were going to stay anyway.
 
-``apply()`` wraps ``rasa.core.agent.load_agent``, which the server calls to load its
+The patch wraps ``rasa.core.agent.load_agent``, which the server calls to load its
 model at start-up (in every Sanic worker), so the freeze follows each load.
 """
 
@@ -21,6 +21,8 @@ import logging
 from typing import Any, Callable, Coroutine
 
 import rasa.core.agent
+
+from bot.rasa_patches.base import Patch, Target
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +46,22 @@ def _freezing(load: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Co
         freeze()
         return agent
 
-    load_then_freeze.freezes_heap = True  # type: ignore[attr-defined]
     return load_then_freeze
 
 
 def apply() -> None:
-    """Makes every later model load by the Rasa server end with ``freeze()`` (once wrapped)."""
-    if not getattr(rasa.core.agent.load_agent, "freezes_heap", False):
-        rasa.core.agent.load_agent = _freezing(rasa.core.agent.load_agent)
+    """Makes every later model load by the Rasa server end with ``freeze()``."""
+    rasa.core.agent.load_agent = _freezing(rasa.core.agent.load_agent)
+
+
+PATCH = Patch(
+    name="heap",
+    targets=(
+        Target(
+            "rasa.core.agent:load_agent",
+            used_by="rasa.core.run:load_agent_on_start",
+        ),
+    ),
+    summary="the loaded model is frozen out of garbage collection (full passes 350-450 ms -> 2-15 ms)",
+    apply=apply,
+)

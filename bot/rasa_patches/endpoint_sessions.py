@@ -4,7 +4,7 @@ Rasa 3.6 opens a new aiohttp ``ClientSession`` for each request to an endpoint
 (``EndpointConfig.request``), so every custom action costs a new TCP connection to the
 action server, its handshake and its teardown on both sides: about a third of the
 action server's CPU per turn and a few percent of the Rasa server's, measured here as
-``make bench`` measures CPU per turn (``bench/tried.md``). ``apply()`` makes
+``make bench`` measures CPU per turn (``bench/tried.md``). The patch makes
 ``EndpointConfig.session`` hand out one session per endpoint and event loop, with the
 same headers, authentication and timeout as Rasa's, whose connections stay open between
 calls; ``request`` itself is unchanged.
@@ -25,6 +25,8 @@ from typing import Any, Dict, Tuple
 import aiohttp
 import rasa.utils.endpoints
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.rasa_patches.base import Patch, Target
 
 #: Seconds an unused connection stays open; below Sanic's 5 s on the action server.
 IDLE_SECONDS = 2.0
@@ -86,3 +88,17 @@ async def close_sessions(*_args: Any) -> None:
 def apply() -> None:
     """Makes every later request to an endpoint go through that endpoint's kept session."""
     EndpointConfig.session = kept_session  # type: ignore[method-assign]
+
+
+PATCH = Patch(
+    name="endpoint_sessions",
+    targets=(
+        Target(
+            "rasa.utils.endpoints:EndpointConfig.session",
+            used_by="rasa.utils.endpoints:EndpointConfig.request",
+        ),
+    ),
+    summary="one kept-alive HTTP session per endpoint, not one per call "
+    "(action server CPU per turn 1.3 -> 0.5-0.9 ms)",
+    apply=apply,
+)

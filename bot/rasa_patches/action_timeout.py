@@ -2,7 +2,7 @@
 
 Rasa waits up to five minutes (``DEFAULT_REQUEST_TIMEOUT``) for a custom action. A person
 whose question hits a hung action server should hear back in seconds, with the crisis
-line, not stare at a typing indicator. ``apply()`` lowers the wait for this process to
+line, not stare at a typing indicator. The patch lowers the wait for this process to
 ``ACTION_TIMEOUT`` seconds (default 10).
 
 It also changes what a failed action costs the log and the person: Rasa logs every
@@ -24,6 +24,7 @@ from typing import Any, List
 
 from bot import metrics
 from bot.env import positive_number
+from bot.rasa_patches.base import Patch, Target
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,6 @@ def _bounded_run(original: Any) -> Any:
             )
             return []
 
-    run.therapy_bot_bounded = True  # type: ignore[attr-defined]
     return run
 
 
@@ -69,5 +69,16 @@ def apply() -> None:
     import rasa.core.actions.action as rasa_action
 
     rasa_action.DEFAULT_REQUEST_TIMEOUT = action_timeout_seconds()
-    if not getattr(rasa_action.RemoteAction.run, "therapy_bot_bounded", False):
-        rasa_action.RemoteAction.run = _bounded_run(rasa_action.RemoteAction.run)  # type: ignore[method-assign]
+    rasa_action.RemoteAction.run = _bounded_run(rasa_action.RemoteAction.run)  # type: ignore[method-assign]
+
+
+PATCH = Patch(
+    name="action_timeout",
+    targets=(
+        Target("rasa.core.actions.action:DEFAULT_REQUEST_TIMEOUT", used_by="rasa.core.actions.action:RemoteAction.run"),
+        Target("rasa.core.actions.action:RemoteAction.run", used_by="rasa.core.processor:MessageProcessor._run_action"),
+    ),
+    summary="custom actions wait at most ACTION_TIMEOUT seconds (default 10; Rasa waits 300), "
+    "a failed action logs one warning line, not a traceback",
+    apply=apply,
+)

@@ -13,7 +13,7 @@ need nothing provides), an input whose value names a node is refused, an input n
 like a node replaces that node, and a failing node raises what it raises under dask
 (Rasa's ``GraphNode`` wraps a component's error in ``GraphComponentException``). Only
 the order is computed once per set of targets and cached (``tests/test_graph_runner.py``
-compares both runners on the trained model). ``apply()`` makes Rasa's message processor
+compares both runners on the trained model). The patch makes Rasa's message processor
 load models with it; training still uses dask.
 """
 
@@ -25,6 +25,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import rasa.core.processor
 from rasa.engine.graph import GraphNode
 from rasa.engine.runner.dask import DaskGraphRunner
+
+from bot.rasa_patches.base import Patch, Target
 
 #: One step of a plan: the node's name, the node, and the names of the nodes it needs.
 _Step = Tuple[str, GraphNode, Tuple[str, ...]]
@@ -69,3 +71,17 @@ class OrderedGraphRunner(DaskGraphRunner):
 def apply() -> None:
     """Makes every model Rasa's message processor loads from now on run with ``OrderedGraphRunner``."""
     rasa.core.processor.DaskGraphRunner = OrderedGraphRunner
+
+
+PATCH = Patch(
+    name="graph_runner",
+    targets=(
+        Target(
+            "rasa.core.processor:DaskGraphRunner",
+            used_by="rasa.core.processor:MessageProcessor._load_model",
+        ),
+    ),
+    summary="the prediction graph runs in an order computed once, not through dask's scheduler "
+    "(dask bookkeeping 16% -> 1% of Rasa's profile)",
+    apply=apply,
+)

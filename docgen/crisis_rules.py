@@ -1,7 +1,7 @@
 """Write ``docs/crisis-rules.md``, the clinician-readable view of every crisis rule.
 
 Why generated: the rule files are the source of truth, and a hand-written review document
-would drift from them. ``python -m bot.crisis.rules_doc`` rewrites the document, and a test
+would drift from them. ``python -m docgen.crisis_rules`` rewrites the document, and a test
 fails when the committed copy is out of date, so what a clinician reviews is what runs.
 """
 

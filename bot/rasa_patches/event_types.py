@@ -3,7 +3,7 @@
 Rasa 3.6's ``Event.resolve_by_type`` lists every subclass of ``Event`` (recursively, with
 an ``inspect.isabstract`` check on each) for every event it reads: each event of a
 conversation loaded from the tracker store and each event the action server returns.
-``make bench`` measured that at about 7% of the Rasa server's CPU per turn. ``apply()``
+``make bench`` measured that at about 7% of the Rasa server's CPU per turn. The patch
 replaces it with a lookup table built from the same list, rebuilt whenever a name is
 missing, so event classes defined later are still found. Like Rasa, the first class in
 that list wins when two share a type name.
@@ -15,6 +15,8 @@ from typing import Dict, Type
 
 import rasa.shared.utils.common
 from rasa.shared.core.events import Event
+
+from bot.rasa_patches.base import Patch, Target
 
 _classes: Dict[str, Type[Event]] = {}
 
@@ -41,3 +43,16 @@ def resolve_by_type(type_name: str, default: Type[Event] | None = None) -> Type[
 def apply() -> None:
     """Makes ``Event.resolve_by_type`` (and so every event Rasa reads) use the table."""
     Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
+PATCH = Patch(
+    name="event_types",
+    targets=(
+        Target(
+            "rasa.shared.core.events:Event.resolve_by_type",
+            used_by="rasa.shared.core.events:Event.from_parameters",
+        ),
+    ),
+    summary="event classes found in a table, not by walking Rasa's class tree (about 7% of Rasa CPU per turn)",
+    apply=apply,
+)
