@@ -33,6 +33,7 @@ Run: ``python -m evaluation.embedding_experiment --wheel PATH`` (the pinned whee
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -279,16 +280,78 @@ def leave_one_batch_out(caches: Dict[str, EmbeddingCache], concat: Sequence[str]
     _WORKER_STATE.update(caches=caches, concat=list(concat))
     names = [batch.name for batch in corpus.load_first_contact()]
     tallies: Dict[str, Tally] = {}
+    results = []
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        results = sorted(pool.imap_unordered(_one_batch, names))
-    for name, counts, log in results:
-        print(log, flush=True)
+        for result in pool.imap_unordered(_one_batch, names):
+            print(result[2], json.dumps(result[1]), flush=True)  # counts as they come: a partial run still tells
+            results.append(result)
+    for name, counts, _log in sorted(results):
         for variant, c in counts.items():
             tally = tallies.setdefault(variant, Tally())
             for key, value in c.items():
                 setattr(tally, key, getattr(tally, key) + value)
             tally.per_batch.append(f"{name[-1]}:{100 * c['safe'] / max(1, c['at_risk']):.0f}/{c['false_alarms']}")
     return tallies
+
+
+#: Lower bounds of the TF-IDF score above which the cascade also runs the contextual encoder.
+CASCADE_BANDS = (0.02, 0.05, 0.1, 0.2, 0.3)
+
+
+def _one_batch_cascade(name: str) -> Tuple[str, Dict[str, int], Dict[str, float]]:
+    """One fit without batch ``name``: recall at 3% false alarms of TF-IDF, the average and cascades.
+
+    A cascade keeps the TF-IDF score of a message below the band's lower bound and takes the
+    average with the contextual model above it, so the slow encoder runs only on messages
+    TF-IDF already finds somewhat risky. Thresholds here are the oracle ones on the batch
+    itself (same false-alarm budget for every variant), not ``calibrate``'s.
+    """
+    caches = _WORKER_STATE["caches"]
+    batch = next(b for b in corpus.load_first_contact() if b.name == name)
+    held_texts = {text for _label, text in batch.rows}
+    train = [r for r in rm.training_rows() if r[1] not in held_texts]
+    components = fit_components(train, caches, [])  # type: ignore[arg-type]
+    texts = [text for _label, text in batch.rows]
+    risky = np.array([label != rm.NONE for label, _text in batch.rows])
+    scores = message_scores(components, texts)
+    questions = message_scores(components, _WORKER_STATE["questions"])  # type: ignore[arg-type]
+    allowed = int(rm.ANY_FALSE_ALARMS * (~risky).sum())
+    tfidf, avg = scores["tfidf"], scores["avg(tfidf,contextual)"]
+    recall = {"at_risk": int(risky.sum()), "tfidf": recall_at_fa(tfidf[risky], tfidf[~risky], allowed)}
+    recall["avg(tfidf,contextual)"] = recall_at_fa(avg[risky], avg[~risky], allowed)
+    share: Dict[str, float] = {}
+    for low in CASCADE_BANDS:
+        cascade = np.where(tfidf >= low, avg, tfidf)
+        recall[f"cascade >= {low}"] = recall_at_fa(cascade[risky], cascade[~risky], allowed)
+        share[f"cascade >= {low}"] = float((questions["tfidf"] >= low).mean())
+    return name, recall, share
+
+
+def cascade_experiment(caches: Dict[str, EmbeddingCache], jobs: int) -> List[str]:
+    """Leave-one-batch-out recall at 3% false alarms, and the share of questions that would pay for the encoder."""
+    import multiprocessing
+
+    questions = ROOT / "tests" / "nlu" / "first_contact" / "questions_A.tsv"
+    texts = [line.split("\t", 1)[1] for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for cache in caches.values():
+        cache.fill([piece for text in texts for piece in [text, *rm.segments(text)]])
+    _WORKER_STATE.update(caches=caches, questions=texts)
+    names = [batch.name for batch in corpus.load_first_contact()]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        results = list(pool.imap_unordered(_one_batch_cascade, names))
+    at_risk = sum(r["at_risk"] for _n, r, _s in results)
+    lines = [
+        "| variant | safe recall at 3% FA (oracle threshold per batch) | share of questions_A that runs the encoder |",
+        "|---|---|---|",
+    ]
+    for variant in results[0][1]:
+        if variant == "at_risk":
+            continue
+        total = sum(r[variant] for _n, r, _s in results)
+        share = np.mean([s[variant] for _n, _r, s in results]) if variant in results[0][2] else None
+        share_cell = "0%" if variant == "tfidf" else "100%" if share is None else f"{100 * share:.1f}%"
+        lines.append(f"| {variant} | {100 * total / at_risk:.1f}% | {share_cell} |")
+    return lines
 
 
 def crisis_table(tallies: Dict[str, Tally]) -> List[str]:
@@ -421,8 +484,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--wheel", type=Path, default=DEFAULT_WHEEL)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--encoders", default="static,static_sif,contextual")
-    parser.add_argument("--concat", default="static_sif,contextual", help="embeddings to concatenate with TF-IDF")
+    parser.add_argument("--concat", default="", help="embeddings to concatenate with TF-IDF (slow: one more fit each)")
     parser.add_argument("--skip-crisis", action="store_true")
+    parser.add_argument("--skip-intents", action="store_true")
+    parser.add_argument("--cascade", action="store_true", help="only the cascade estimate (contextual encoder)")
     parser.add_argument("--jobs", type=int, default=2, help="batches fitted in parallel")
     args = parser.parse_args(argv)
     wanted = args.encoders.split(",")
@@ -458,8 +523,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for cache in caches.values():
         cache.fill(needed)
 
-    print("\n## Intents: train data/nlu*.yml, test questions_A (classifier level)\n")
-    print("\n".join(intent_experiment(caches)), flush=True)
+    if args.cascade:
+        print("\n## Cascade: contextual encoder only above a TF-IDF score, leave-one-batch-out\n", flush=True)
+        print("\n".join(cascade_experiment({"contextual": caches["contextual"]}, args.jobs)))
+        return 0
+    if not args.skip_intents:
+        print("\n## Intents: train data/nlu*.yml, test questions_A (classifier level)\n")
+        print("\n".join(intent_experiment(caches)), flush=True)
 
     if not args.skip_crisis:
         concat = [name for name in args.concat.split(",") if name in caches]
