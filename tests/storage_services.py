@@ -88,3 +88,8 @@ def process_tree(pid: int) -> List[int]:
 def command_line(pid: int) -> str:
     """The command line of a process, with spaces between the arguments."""
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
+def rasa_server_pids(pid: int) -> List[int]:
+    """The Rasa server processes that ``scripts/run.sh`` (process ``pid``) started."""
+    return [child for child in child_pids(pid) if "bot.patched_rasa run " in command_line(child)]

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.conftest import ServedBot, start_bot, stop_bot
-from tests.storage_services import Services, child_pids, command_line
+from tests.storage_services import Services, child_pids, rasa_server_pids
 from tests.support import RestClient, free_port
 from tests.test_metrics import delta, scrape, wait_for_http
 
@@ -46,7 +46,7 @@ def two_workers() -> Iterator[Tuple[ServedBot, str]]:
 
 
 def worker_pids(bot: ServedBot) -> List[int]:
-    rasa = [pid for pid in child_pids(bot.process.pid) if "bin/rasa run " in command_line(pid)]
+    rasa = rasa_server_pids(bot.process.pid)
     assert len(rasa) == 1
     return child_pids(rasa[0])
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from actions.knowledge import KnowledgeBase
 from tests.conftest import ServedBot, new_data_dir, start_bot, start_run_sh, stop_bot
-from tests.storage_services import Services, child_pids, command_line
+from tests.storage_services import Services, child_pids, rasa_server_pids
 from tests.support import OUTPUT, RestClient, free_port, post_json, topics_of, wait_for_http
 
 pytestmark = pytest.mark.service
@@ -91,7 +91,7 @@ def say(server: ServedBot, sender: str, message: str) -> List[Dict[str, Any]]:
 
 def test_server_b_serves_with_two_sanic_workers(cluster: Cluster) -> None:
     b = cluster.servers[1]
-    rasa = [pid for pid in child_pids(b.process.pid) if "bot.patched_rasa run " in command_line(pid)]
+    rasa = rasa_server_pids(b.process.pid)
     assert len(rasa) == 1
     assert len(child_pids(rasa[0])) == 2, "SANIC_WORKERS=2 with the Redis lock store"
     for log in ("scale-out-a.log", "scale-out-b.log"):

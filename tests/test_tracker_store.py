@@ -33,7 +33,7 @@ from bot.storage.lock_store import ConfiguredLockStore
 from bot.storage.settings import StorageConfigError, database_url, redact_enabled, redis_settings
 from bot.storage.tracker_store import ConfiguredTrackerStore, TrackerStoreUnavailable
 from tests.conftest import start_bot, stop_bot
-from tests.storage_services import Services, child_pids, command_line
+from tests.storage_services import Services, child_pids, rasa_server_pids
 from tests.support import OUTPUT, ROOT, RestClient, free_port, sqlite_store_bytes, topics_of
 
 DAY = 24 * 60 * 60
@@ -412,7 +412,7 @@ def test_a_conversation_continues_after_a_restart(tmp_path: Path, kb: KnowledgeB
     try:
         reply = RestClient(bot.base_url, sender).say("how long is a session?")
         assert topics_of(reply)[0] == "session_length", reply
-        rasa = [pid for pid in child_pids(bot.process.pid) if "bot.patched_rasa run " in command_line(pid)]
+        rasa = rasa_server_pids(bot.process.pid)
         assert len(rasa) == 1 and child_pids(rasa[0]) == [], "without Redis, one Sanic worker"
     finally:
         stop_bot(bot)
