@@ -1,8 +1,10 @@
 """Where the servers report to bot/metrics.py that Rasa and rasa-sdk have no hook for.
 
-Why patches: Rasa starts a conversation session in its own default action and the
-action server runs actions in rasa-sdk's executor; neither offers a callback. Each patch
-only counts (never reads what people wrote) and is installed only when metrics are on.
+Why: the action server runs actions in rasa-sdk's executor, which offers no callback, and
+the Rasa server's info line and crisis response check need the server's start and stop.
+Each hook only counts (never reads what people wrote) and is installed only when metrics
+are on. Counting conversation sessions changes Rasa's own code, so it is a Rasa patch
+(``bot/rasa_patches/session_count.py``), installed and checked with the others.
 """
 
 from __future__ import annotations
@@ -12,24 +14,6 @@ import os
 from typing import Any
 
 from bot import metrics
-
-
-def apply() -> None:
-    """Counts conversation sessions in the Rasa server (Rasa's ``action_session_start``)."""
-    if not metrics.enabled():
-        return
-    from rasa.core.actions.action import ActionSessionStart
-
-    original = ActionSessionStart.run
-    if getattr(original, "therapy_bot_counted", False):
-        return
-
-    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        metrics.record_conversation_started()
-        return await original(self, *args, **kwargs)
-
-    run.therapy_bot_counted = True  # type: ignore[attr-defined]
-    ActionSessionStart.run = run  # type: ignore[method-assign]
 
 
 def attach(blueprint: Any) -> None:

@@ -36,6 +36,7 @@ def test_every_patch_fits_the_installed_rasa() -> None:
     assert rasa_patches.check() == []
     assert PATCH_NAMES == [
         "action_timeout", "schema_validation", "event_types", "graph_runner", "heap", "endpoint_sessions",
+        "session_count",
     ]
 
 
@@ -44,6 +45,8 @@ def test_every_patched_name_now_holds_the_replacement() -> None:
         for target in patch.targets:
             if target.path.endswith("DEFAULT_REQUEST_TIMEOUT"):
                 continue  # a number, compared in the action timeout tests
+            if patch.name == "session_count":
+                continue  # replaced only with metrics on: tests/test_metrics.py counts sessions
             installed = rasa_patches.base.resolve(target.path)
             assert installed is not rasa_patches.original(target.path), target.path
 
@@ -127,3 +130,26 @@ def test_an_unreachable_action_server_is_one_warning_not_an_exception(caplog: py
         assert _run(RemoteAction.run) == []
     warnings = [r.getMessage() for r in caplog.records if r.name == action_timeout.__name__]
     assert len(warnings) == 1 and warnings[0].startswith("Action failed: type=RasaException action=action_answer_topic")
+
+
+def test_session_count_counts_then_runs_rasas_own_session_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.actions.action import ActionSessionStart
+
+    from bot import metrics
+    from bot.rasa_patches import session_count
+
+    calls: list = []
+
+    async def rasas_own(self: object, *args: object) -> list:
+        calls.append("rasa")
+        return ["events"]
+
+    monkeypatch.setattr(ActionSessionStart, "run", rasas_own)
+    monkeypatch.setattr(metrics, "enabled", lambda: False)
+    session_count.apply()
+    assert ActionSessionStart.run is rasas_own, "with metrics off Rasa's action stays as it is"
+    monkeypatch.setattr(metrics, "enabled", lambda: True)
+    monkeypatch.setattr(metrics, "record_conversation_started", lambda: calls.append("counted"))
+    session_count.apply()
+    assert asyncio.run(ActionSessionStart.run(object(), "channel")) == ["events"]
+    assert calls == ["counted", "rasa"]

@@ -6,8 +6,6 @@ worker process that Rasa starts afresh runs patched even if it did not come thro
 ``bot.patched_rasa``.
 """
 
-from bot import metrics_hooks, rasa_patches
+from bot import rasa_patches
 
 rasa_patches.install()
-# Not a change of Rasa's behaviour: it only counts sessions, and only when metrics are on.
-metrics_hooks.apply()

@@ -24,7 +24,15 @@ from typing import Any, Dict, List
 
 import rasa
 
-from bot.rasa_patches import action_timeout, endpoint_sessions, event_types, graph_runner, heap, schema_validation
+from bot.rasa_patches import (
+    action_timeout,
+    endpoint_sessions,
+    event_types,
+    graph_runner,
+    heap,
+    schema_validation,
+    session_count,
+)
 from bot.rasa_patches.base import Patch, resolve
 
 logger = logging.getLogger(__name__)
@@ -39,6 +47,7 @@ PATCHES: tuple[Patch, ...] = (
     graph_runner.PATCH,
     heap.PATCH,
     endpoint_sessions.PATCH,
+    session_count.PATCH,
 )
 
 
