@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.metrics import label_sets
-from tests.conftest import ServedBot, stop_bot
+from tests.conftest import ServedBot, start_bot, stop_bot
 from tests.support import OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
 
 pytestmark = [pytest.mark.metrics, pytest.mark.service]
@@ -88,6 +88,18 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return value(after, name, **labels) - value(before, name, **labels)
+
+
+def metered_bot(log_name: str, **env: str) -> Iterator[Tuple[ServedBot, str]]:
+    """A bot from ``scripts/run.sh`` with metrics on, and its scrape URL; stopped afterwards."""
+    metrics_port = free_port()
+    bot = start_bot(log_name, METRICS_PORT=str(metrics_port), **env)
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    try:
+        wait_for_http(url, timeout=30)
+        yield bot, url
+    finally:
+        stop_bot(bot)
 
 
 def _client(bot: MeteredBot) -> RestClient:

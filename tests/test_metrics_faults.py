@@ -12,22 +12,11 @@ from typing import Iterator, Tuple
 
 import pytest
 
-from tests.conftest import ServedBot, start_bot, stop_bot
+from tests.conftest import ServedBot
 from tests.support import RestClient, free_port, topics_of
-from tests.test_metrics import delta, scrape, wait_for_http
+from tests.test_metrics import delta, metered_bot, scrape
 
 pytestmark = [pytest.mark.metrics, pytest.mark.service]
-
-
-def metered_bot(log_name: str, **env: str) -> Iterator[Tuple[ServedBot, str]]:
-    metrics_port = free_port()
-    bot = start_bot(log_name, METRICS_PORT=str(metrics_port), **env)
-    url = f"http://127.0.0.1:{metrics_port}/metrics"
-    try:
-        wait_for_http(url, timeout=30)
-        yield bot, url
-    finally:
-        stop_bot(bot)
 
 
 @pytest.fixture(scope="module")

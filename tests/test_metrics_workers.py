@@ -18,10 +18,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.conftest import ServedBot, start_bot, stop_bot
+from tests.conftest import ServedBot
 from tests.storage_services import Services, child_pids, rasa_server_pids
-from tests.support import RestClient, free_port
-from tests.test_metrics import delta, scrape, wait_for_http
+from tests.support import RestClient
+from tests.test_metrics import delta, metered_bot, scrape
 
 pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
@@ -32,15 +32,8 @@ TURNS, SENDERS = 40, 8
 def two_workers() -> Iterator[Tuple[ServedBot, str]]:
     services = Services("metrics-workers")
     env = services.start()
-    metrics_port = free_port()
     try:
-        bot = start_bot("metrics-workers.log", SANIC_WORKERS="2", METRICS_PORT=str(metrics_port), **env)
-        url = f"http://127.0.0.1:{metrics_port}/metrics"
-        try:
-            wait_for_http(url, timeout=30)
-            yield bot, url
-        finally:
-            stop_bot(bot)
+        yield from metered_bot("metrics-workers.log", SANIC_WORKERS="2", **env)
     finally:
         services.stop()
 
