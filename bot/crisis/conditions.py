@@ -230,6 +230,20 @@ def topic_only(ctx: Ctx, m: Match) -> bool:
     return False
 
 
+def bereavement_only(ctx: Ctx, m: Match) -> bool:
+    """True when the phrase tells someone else's death by suicide and the speaker shows no distress."""
+    w = m.words
+    if ctx.message_has(w["bereaved_distress"]):
+        return False
+    before = ctx.before(m.start, 8)
+    if any(t in w["attempt_words"] for t in before + ctx.low[m.start : m.end + 1]):
+        return False  # "almost died by suicide", "after his suicide attempt": he is alive
+    if any(t in w["bereavement_before"] for t in before):
+        return True  # "my aunt died by suicide", "we lost a colleague to suicide"
+    # "took her own life": the past tense tells a death only of someone else ("I hanged myself" is an attempt)
+    return m.kind == "other_person" and any(t in w["death_past"] for t in ctx.low[m.start : m.end])
+
+
 #: A calendar year after "in", "since" or "back in" ("in 2018"): a past time, in any language.
 _YEAR = re.compile(r"(?<!\S)(?:in|since|en|desde) (?:19[5-9]\d|20[0-2]\d)(?!\S)")
 
@@ -445,6 +459,14 @@ CONDITIONS: Dict[str, Condition] = {
         "overdose').",
         lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["grief"]),
     ),
+    "not_bereavement": Condition(
+        "When the person named is someone else who has died by suicide (a death word such as 'died by', 'lost ... to', "
+        "'after his' stands among the 8 words before the phrase, or the phrase itself is told in the past: 'took her "
+        "own life', 'killed himself'), the rule does not fire unless the message shows the speaker's own distress "
+        "(`bereaved_distress`: 'can't cope', 'lately', 'join him', 'my fault' ...). Bereaved people are at raised "
+        "risk, so any such sign keeps the escalation; calm grief gets the ordinary answer.",
+        lambda ctx, m, p: not bereavement_only(ctx, m),
+    ),
     "not_topic_question": Condition(
         "The words are not a topic of study, work or a question about the topic itself ('suicide prevention', 'what "
         "are suicide rates', 'I volunteer at a suicide hotline'), not a general question (opens with a question word, "
@@ -490,5 +512,6 @@ CONDITION_WORDS = (
     "topic_after", "topic_service", "topic_work", "topic_before", "question_openers", "question_people", "named_people",
     "reported_question", "routine_question", "asking_purpose", "answer_yes", "talk_verbs", "quantity", "units",
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
+    "bereavement_before", "bereaved_distress", "attempt_words", "death_past",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
 )  # fmt: skip
