@@ -16,7 +16,7 @@ The action server runs this on every message the rules send to ``action_answer_t
   (``clauses`` from the classifier), both are answered, at most two.
 
 The thresholds were chosen on the project's own held-out data (``tests/nlu_test_data.yml``
-and the first-contact batch A); the trade-off is in ``docs/nlu-generalisation.md``.
+and the first-contact batches A and D); the trade-off is in ``docs/nlu-generalisation.md``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Thresholds:
     """The confidence band; see the module docstring and docs/nlu-generalisation.md."""
 
     floor: float = 0.2
-    answer_min: float = 0.5
+    answer_min: float = 0.6
     margin: float = 0.1
     candidate_min: float = 0.08
     compound_min: float = 0.45
