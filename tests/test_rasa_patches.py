@@ -36,7 +36,7 @@ def test_every_patch_fits_the_installed_rasa() -> None:
     assert rasa_patches.check() == []
     assert PATCH_NAMES == [
         "action_timeout", "schema_validation", "event_types", "graph_runner", "heap", "endpoint_sessions",
-        "session_count",
+        "session_count", "domain_empty",
     ]
 
 
@@ -153,3 +153,10 @@ def test_session_count_counts_then_runs_rasas_own_session_start(monkeypatch: pyt
     session_count.apply()
     assert asyncio.run(ActionSessionStart.run(object(), "channel")) == ["events"]
     assert calls == ["counted", "rasa"]
+
+
+def test_domain_empty_answers_as_rasa_does() -> None:
+    rasas_own = rasa_patches.original("rasa.shared.core.domain:Domain.is_empty")
+    for domain in (Domain.load(str(ROOT / "domain.yml")), Domain.empty(), Domain.from_dict({"intents": ["greet"]})):
+        assert domain.is_empty() is rasas_own(domain)
+    assert Domain.empty().is_empty() and not Domain.load(str(ROOT / "domain.yml")).is_empty()

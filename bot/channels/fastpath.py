@@ -52,6 +52,7 @@ from bot import metrics
 from bot.channels.limits import admit, channel_reply
 from bot.crisis.regions import REGIONS, crisis_links, deployment_region, normalise_region
 from bot.crisis.screening import Screening, screen_async
+from bot.crisis.tiers import one_turn
 from bot.env import positive_number
 from bot.nlu.questions import question_sentences
 
@@ -435,7 +436,9 @@ async def respond(
     """
     started = time.perf_counter()
     try:
-        outcome = await _answer(sender, text, metadata, input_channel, on_new_message, output, fast_reply)
+        # The screening's verdict is the NLU guard's too: the text is assessed once per turn.
+        with one_turn():
+            outcome = await _answer(sender, text, metadata, input_channel, on_new_message, output, fast_reply)
     except Exception:
         unavailable = [{"custom": {"topic": "unavailable"}}]
         metrics.record_turn(input_channel, "error", time.perf_counter() - started, unavailable)

@@ -14,8 +14,11 @@ never disagree about a message. The tiers follow how crisis counsellors work:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Dict, Iterator
 
 from bot.crisis import shared_detector
 from bot.crisis.risk_model import RiskModel, model_dir
@@ -61,8 +64,41 @@ def shared_risk_model() -> RiskModel:
     return RiskModel.load(model_dir())
 
 
+#: The verdicts already reached in the message being handled, by exact text (``one_turn``).
+_THIS_TURN: ContextVar[Dict[str, Assessment] | None] = ContextVar("therapy_bot_turn_assessments", default=None)
+
+
+@contextmanager
+def one_turn() -> Iterator[None]:
+    """Within this block, and in the tasks started in it, each distinct text is assessed once.
+
+    Why: a channel screens every message (``bot.crisis.screening``), then the NLU guard
+    assesses the same text again in Rasa's pipeline: the rules and the risk model ran
+    twice per turn (about 0.4 ms each, and more on a busy server).
+    ``assess`` depends on nothing but the text, so the second call takes the first call's
+    verdict unchanged. The verdicts live only as long as the turn's tasks hold this
+    context; they are never logged or stored.
+    """
+    token = _THIS_TURN.set({})
+    try:
+        yield
+    finally:
+        _THIS_TURN.reset(token)
+
+
 def assess(text: str) -> Assessment:
-    """The tier of one message.
+    """The tier of one message (judged once per distinct text inside ``one_turn``)."""
+    seen = _THIS_TURN.get()
+    if seen is None:
+        return _judge(text)
+    found = seen.get(text)
+    if found is None:
+        found = seen[text] = _judge(text)
+    return found
+
+
+def _judge(text: str) -> Assessment:
+    """The tier of one message, always judged afresh.
 
     The rules are the auditable floor: a rule's escalation always stands, and a rule's
     check-in can only be raised to the crisis reply by the model, never lowered. When the

@@ -26,6 +26,7 @@ import rasa
 
 from bot.rasa_patches import (
     action_timeout,
+    domain_empty,
     endpoint_sessions,
     event_types,
     graph_runner,
@@ -48,6 +49,7 @@ PATCHES: tuple[Patch, ...] = (
     heap.PATCH,
     endpoint_sessions.PATCH,
     session_count.PATCH,
+    domain_empty.PATCH,
 )
 
 
