@@ -254,7 +254,8 @@ def past_only(ctx: Ctx, m: Match) -> bool:
     Past: a marker ("years ago", "used to", "when I was 15", "in 2018"; "last year" only for
     someone else) in the phrase's sentence, no turn to the present ("but", "now") in between.
     Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
-    names no one else, not undone ("was fine", "fine, but", "fine, I just"); no sign it is back.
+    names no one else (when the risk is someone else's, it may name them), not undone ("was
+    fine", "fine, but", "fine, I just"); no sign it is back.
     """
     w = m.words
     s, e = ctx.sent_bounds(m.start)
@@ -275,7 +276,7 @@ def past_only(ctx: Ctx, m: Match) -> bool:
         nxt = next(i for i, t in enumerate(after) if t in w["clause_boundary"] or not t)  # where its clause ends
         undone = [t for t in before if t in w["negation_cues"] or t in w["fine_undone"]] + [
             t for t in after[nxt : nxt + 3] if t in w["fine_undone"] or (t.isalpha() and t in w["clause_boundary"])]
-        if not others and not undone:
+        if (not others or m.kind == "other_person") and not undone:
             return True
     return False
 
@@ -487,9 +488,9 @@ CONDITIONS: Dict[str, Condition] = {
         "The phrase is not told only as the past: it fires unless its sentence marks it as past ('years ago', 'used "
         "to', 'when I was 15', 'in my teens', 'in 2018'; 'last year' only about someone else; no 'but', 'now' or "
         "'still' in between) AND the speaker says plainly that their present is fine ('not anymore', 'haven't since', "
-        "'I'm safe', 'doing well now', 'years clean'; not 'I was fine', 'fine, but', 'fine, I just', not about someone "
-        "else) AND nothing says it is back ('again', 'lately', 'relapsed', 'fresh cuts'). A past attempt with present "
-        "distress still fires.",
+        "'I'm safe', 'doing well now', 'years clean'; not 'I was fine', 'fine, but', 'fine, I just'; about someone "
+        "else only when the risk is theirs: 'she's doing well now') AND nothing says it is back ('again', 'lately', "
+        "'relapsed', 'fresh cuts'). A past attempt with present distress still fires.",
         lambda ctx, m, p: not past_only(ctx, m),
     ),
     "quantity_at_least": Condition(
