@@ -62,11 +62,11 @@ class LangWords:
 class Ctx:
     """Token views and lazily computed facts about one normalised message."""
 
-    def __init__(self, doc: Doc, text: str) -> None:
+    def __init__(self, doc: Doc, text: str, low: List[str], lem: List[str]) -> None:
         self.doc = doc
         self.text = text
-        self.low = [t.lower_ for t in doc]
-        self.lem = [t.lemma_ for t in doc]
+        self.low = low  # each token's lower-case form
+        self.lem = lem  # and its lemma
         self.n = len(self.low)
         self.joined = " ".join(self.low)
         bounds: List[Tuple[int, int]] = []

@@ -14,7 +14,8 @@ NumPy ``.npz`` read with ``allow_pickle=False``, so loading it can run no code.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
@@ -56,13 +57,13 @@ class TfidfScorer:
         if coefficients.shape != (len(classes), features) or intercept.shape != (len(classes),) or len(classes) < 3:
             raise ValueError("the coefficients do not match the vocabularies and classes")
         self.analyzer_settings = [dict(settings) for settings in analyzers]
-        self._parts: List[Tuple[Callable[[str], List[str]], Dict[str, int], np.ndarray, int]] = []
+        self._parts: List[Tuple[Callable[[str], np.ndarray], Dict[str, int], np.ndarray, int]] = []
         offset = 0
         for settings, vocabulary, idf in zip(self.analyzer_settings, vocabularies, idfs, strict=True):
             if idf.shape != (len(vocabulary),) or sorted(vocabulary.values()) != list(range(len(vocabulary))):
                 raise ValueError("a vocabulary does not match its IDF weights")
-            analyzer = TfidfVectorizer(**{**settings, "ngram_range": tuple(settings["ngram_range"])}).build_analyzer()
-            self._parts.append((analyzer, dict(vocabulary), np.asarray(idf, dtype=np.float64), offset))
+            vocabulary, idf = dict(vocabulary), np.asarray(idf, dtype=np.float64)
+            self._parts.append((_feature_ids(settings, vocabulary), vocabulary, idf, offset))
             offset += len(vocabulary)
         self._coefficients = np.asarray(coefficients, dtype=np.float64)
         self._weights = np.ascontiguousarray(self._coefficients.T)  # one row per feature
@@ -124,12 +125,12 @@ class TfidfScorer:
 
     def _scores(self, text: str) -> np.ndarray:
         scores = self._intercept.copy()
-        for analyze, vocabulary, idf, offset in self._parts:
-            counts = Counter(index for index in map(vocabulary.get, analyze(text)) if index is not None)
-            if not counts:
+        for feature_ids, _vocabulary, idf, offset in self._parts:
+            ids = feature_ids(text)
+            if not ids.size:
                 continue
-            indices = np.fromiter(sorted(counts), dtype=np.intp, count=len(counts))
-            values = (np.log([counts[i] for i in indices]) + 1.0) * idf[indices]
+            indices, counts = np.unique(ids, return_counts=True)
+            values = (np.log(counts) + 1.0) * idf[indices]
             values /= np.sqrt(values @ values)
             scores += values @ self._weights[indices + offset]
         return scores
@@ -137,6 +138,29 @@ class TfidfScorer:
     def predict_proba(self, texts: List[str]) -> np.ndarray:
         """One row of intent probabilities per text, in the order of ``classes``."""
         return softmax(np.array([self._scores(text) for text in texts]), copy=False)
+
+
+def _feature_ids(settings: Dict[str, Any], vocabulary: Dict[str, int]) -> Callable[[str], np.ndarray]:
+    """The vocabulary index of every n-gram of a text (repeats kept, unknown n-grams dropped).
+
+    The n-grams are the vectorizer's own (``build_analyzer``). Character n-grams of
+    ``char_wb`` never cross a space, so a text's are those of its words in turn: they are
+    looked up once per word (cached), the costly part of scoring a long message.
+    """
+    settings = {**settings, "ngram_range": tuple(settings["ngram_range"])}
+
+    def lookup(grams: List[str]) -> np.ndarray:
+        ids = np.fromiter(map(vocabulary.get, grams, repeat(-1)), dtype=np.intp, count=len(grams))
+        return ids[ids >= 0]
+
+    if settings["analyzer"] != "char_wb":
+        analyze = TfidfVectorizer(**settings).build_analyzer()
+        return lambda text: lookup(analyze(text))
+    preprocess = TfidfVectorizer(**settings).build_preprocessor()
+    word_grams = TfidfVectorizer(**{**settings, "lowercase": False, "strip_accents": None}).build_analyzer()
+    word_ids = lru_cache(maxsize=20_000)(lambda word: lookup(word_grams(word)))
+    empty = np.empty(0, dtype=np.intp)
+    return lambda text: np.concatenate([empty, *map(word_ids, preprocess(text).split())])
 
 
 def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5)) -> Pipeline:
