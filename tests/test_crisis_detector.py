@@ -1,4 +1,4 @@
-"""Tests for the crisis detector (bot/crisis/detector.py).
+"""Tests for the crisis detector (bot/crisis/engine.py and bot/crisis/text.py).
 
 Every assertion runs the real detector on real text: nothing here is a stored result.
 Failures list the offending messages so a regression can be fixed, not guessed at.
@@ -11,7 +11,9 @@ from typing import List, Tuple
 
 import pytest
 
-from bot.crisis.detector import HEAD_TAIL_CHARS, KINDS, MAX_CHARS, CrisisDetector, Detection, normalise
+from bot.crisis import KINDS
+from bot.crisis.engine import CrisisDetector, Detection
+from bot.crisis.text import HEAD_TAIL_CHARS, MAX_CHARS, normalise
 from evaluation import corpus
 
 pytestmark = pytest.mark.unit

@@ -1,5 +1,8 @@
 """The crisis rule engine: runs the reviewed rules of ``bot/crisis/rules`` on a message.
 
+The text it reads is prepared by ``bot.crisis.text`` (normalisation, bounded length); the
+rule files are loaded strictly by ``bot.crisis.rules_loader``.
+
 Why it is small and rule-agnostic: what counts as risk is clinical knowledge and lives in
 data a clinician can review (one file per category and language). The engine only
 matches patterns (spaCy token patterns, or regexes where tokens do not fit), applies each
@@ -24,12 +27,11 @@ import spacy
 from spacy.attrs import LEMMA, ORTH
 from spacy.matcher import Matcher, PhraseMatcher
 
+from bot.crisis import KINDS, PRIORITY
 from bot.crisis.conditions import CONDITIONS, Ctx, Match, negation, resolve_subject
-from bot.crisis.rules_loader import KINDS, RULES_DIR, Language, Rule, RuleError, load
+from bot.crisis.rules_loader import RULES_DIR, Language, Rule, RuleError, load
 from bot.crisis.text import analysed_text as prepare
 
-#: Resolution order when several rules of one tier fire: the person's own life first.
-PRIORITY = ("self", "other_person", "child_abuse", "sexual_assault", "domestic_violence")
 _RANK = {kind: i for i, kind in enumerate(PRIORITY)}
 _TIER_RANK = {"crisis": 0, "check_in": 1}
 #: A rule is judged at most this often per message: a paste of 9,000 pill emoji must not
@@ -189,10 +191,6 @@ class CrisisDetector:
         norm = prepare(text)
         return list(dict.fromkeys(self._all(norm, []))) if norm else []
 
-    def rule_fires(self, rule_id: str, text: str) -> List[Detection]:
-        """The detections of one rule alone in ``text`` (for the rule-file tests)."""
-        return [d for d in self.analyse(text) if d.rule == rule_id]
-
     # -- internals -------------------------------------------------------------------
     def _all(self, norm: str, negated: List[str]) -> List[Detection]:
         ctx = self._context(norm)
@@ -288,9 +286,4 @@ class CrisisDetector:
         return unique
 
 
-def iter_rule_ids(rules_dir: Path = RULES_DIR) -> List[str]:
-    """Every rule id, in file order (the ids a Detection can carry)."""
-    return [rule.id for lang in load(rules_dir) for rule in lang.rules]
-
-
-__all__ = ["KINDS", "PRIORITY", "Detection", "CrisisDetector", "iter_rule_ids"]
+__all__ = ["KINDS", "PRIORITY", "Detection", "CrisisDetector"]

@@ -39,6 +39,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Generator, Iterator, Tuple
 
+from bot.crisis import PRIORITY
 from bot.crisis.tiers import NONE, Assessment, assess
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,6 @@ MAX_WINDOWS = 1 + -(-(MAX_SCREENED_CHARS - WINDOW_CHARS) // (WINDOW_CHARS - OVER
 UNSCREENED_SOURCE = "screening.unscreened"
 #: Source named when ``assess`` failed on a part of the message (it cannot be screened in full).
 FAILED_SOURCE = "screening.failed"
-#: Crisis kinds, most urgent first (the detector's own order of precedence).
-KIND_PRIORITY = ("self", "other_person", "child_abuse", "sexual_assault", "domestic_violence")
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ def windows(text: str) -> Iterator[str]:
 
 def _rank(found: Assessment) -> Tuple[int, int]:
     tier = 0 if found.tier == "crisis" else 1 if found.tier == "check_in" else 2
-    kind = KIND_PRIORITY.index(found.kind) if found.kind in KIND_PRIORITY else len(KIND_PRIORITY)
+    kind = PRIORITY.index(found.kind) if found.kind in PRIORITY else len(PRIORITY)
     return tier, kind
 
 
@@ -122,7 +121,7 @@ class _Verdict:
         self.negated = self.negated or found.negated
         if found.shows_risk and _rank(found) < _rank(self.best):
             self.best, self.excerpt = found, window
-        return self.best.tier == "crisis" and self.best.kind == KIND_PRIORITY[0]
+        return self.best.tier == "crisis" and self.best.kind == PRIORITY[0]
 
     def result(self, complete: bool = True) -> Screening:
         best = self.best
