@@ -19,13 +19,15 @@ then only around its rarest word (one Matcher holding every pattern evaluates ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 import numpy as np
 import spacy
-from spacy.attrs import LEMMA, ORTH
+from spacy.attrs import LEMMA
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
 
 from bot.crisis import KINDS, PRIORITY
 from bot.crisis.conditions import CONDITIONS, Ctx, Match, negation, resolve_subject
@@ -103,7 +105,7 @@ class CrisisDetector:
         self._nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         self._nlp.initialize()
         self._lemma_table = self._nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-        self._words: Dict[int, Tuple[str, str, int]] = {}
+        self._chunk = lru_cache(maxsize=50_000)(self._tokenise_chunk)
         self._phrases = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._gated: List[_Gated] = []
         self._anchor_index: Dict[str, List[int]] = {}
@@ -228,22 +230,33 @@ class CrisisDetector:
         return Detection(kind, rule.id, rule.tier)
 
     def _context(self, norm: str) -> Ctx:
-        """The tokens of ``norm`` with their lookup lemmas, as spaCy's lookup lemmatizer sets them.
+        """The tokens of ``norm`` with their lookup lemmas, as spaCy's tokenizer and lemmatizer make them.
 
-        Each word's lower-case form and lemma are looked up once per process and cached by
-        its string id, and the lemmas are written in one call: the lemmatizer's per-token
-        Python work was a tenth of the time of a long message.
+        spaCy tokenises each run between spaces on its own, so the tokens of a run, with
+        their lower-case forms and lemmas, are worked out once (cached) and the ``Doc`` is
+        built from them: spaCy caches too few runs (none with a contraction), and its
+        tokenizer and lemmatizer were half the detector's time on a long message.
         """
-        doc = self._nlp.make_doc(norm)
-        words = [self._words.get(orth) or self._word(orth) for orth in doc.to_array(ORTH).tolist()]
-        doc.from_array([LEMMA], np.array([lemma_id for _, _, lemma_id in words], dtype=np.uint64))
-        return Ctx(doc, norm, [low for low, _, _ in words], [lem for _, lem, _ in words])
+        chunks = [self._chunk(chunk) for chunk in norm.split(" ")]
+        if all(chunks):
+            words = [word for chunk in chunks for word in chunk]
+            spaces = [i == len(chunk) - 1 for chunk in chunks for i in range(len(chunk))]
+            spaces[-1] = False
+            doc = Doc(self._nlp.vocab, words=[text for text, _, _, _ in words], spaces=spaces)
+        else:  # not single-spaced (a long message's windows): spaCy's tokenizer on the whole
+            doc = self._nlp.make_doc(norm)
+            words = [self._word(token.text) for token in doc]
+        doc.from_array([LEMMA], np.array([lemma_id for _, _, _, lemma_id in words], dtype=np.uint64))
+        return Ctx(doc, norm, [low for _, low, _, _ in words], [lem for _, _, lem, _ in words])
 
-    def _word(self, orth: int) -> Tuple[str, str, int]:
-        lexeme = self._nlp.vocab[orth]
-        lemma = str(self._lemma_table.get(lexeme.orth_, lexeme.orth_))
-        self._words[orth] = (lexeme.lower_, lemma, self._nlp.vocab.strings.add(lemma))
-        return self._words[orth]
+    def _tokenise_chunk(self, chunk: str) -> Tuple[Tuple[str, str, str, int], ...]:
+        """The ``_word`` of each token spaCy's tokenizer makes of ``chunk``."""
+        return tuple(self._word(token.text) for token in self._nlp.make_doc(chunk))
+
+    def _word(self, text: str) -> Tuple[str, str, str, int]:
+        """``(text, lower-case form, lemma, lemma id)`` of a token, as the lookup lemmatizer gives them."""
+        lemma = str(self._lemma_table.get(text, text))
+        return text, self._nlp.vocab[text].lower_, lemma, self._nlp.vocab.strings.add(lemma)
 
     def _matches(self, ctx: Ctx) -> List[Tuple[str, int, int, int | None]]:
         """Pattern matches ``(rule id, start, end, number)``: phrases, gated Matchers, regexes."""
