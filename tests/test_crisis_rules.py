@@ -176,3 +176,17 @@ def test_generated_rules_document_is_up_to_date() -> None:
     assert crisis_rules.DOC_PATH.read_text(encoding="utf-8") == crisis_rules.render(), (
         "docs/crisis-rules.md is stale: run python -m docgen.crisis_rules"
     )
+
+
+def test_every_condition_has_its_meaning_and_its_test(tmp_path: Path) -> None:
+    """conditions.yml and the tests in conditions.py name the same conditions, or loading stops."""
+    from bot.crisis import conditions
+
+    table = (Path(conditions.__file__).parent / "conditions.yml").read_text(encoding="utf-8")
+    broken = tmp_path / "conditions.yml"
+    broken.write_text(table.replace("after_loss:", "after_a_loss:"), encoding="utf-8")
+    with pytest.raises(ValueError, match="exactly those implemented"):
+        conditions._load_conditions(broken)
+    broken.write_text(table.replace("  param: count", "  param: number"), encoding="utf-8")
+    with pytest.raises(ValueError, match="quantity_at_least needs"):
+        conditions._load_conditions(broken)
