@@ -72,18 +72,13 @@ class Ctx:
         self.lem = lem  # and its lemma
         self.n = len(self.low)
         self.joined = " ".join(self.low)
-        bounds: List[Tuple[int, int]] = []
+        self._sent: List[Tuple[int, int]] = []  # each token's sentence
         start = 0
         for j, tok in enumerate(self.low):
-            if tok and set(tok) <= _BOUNDARY_CHARS:
-                bounds.append((start, j + 1))
+            if tok and tok[0] in _BOUNDARY_CHARS and set(tok) <= _BOUNDARY_CHARS:  # the sentence ends here
+                self._sent += [(start, j + 1)] * (j + 1 - start)
                 start = j + 1
-        if start < self.n:
-            bounds.append((start, self.n))
-        self._sent = [(0, 0)] * self.n
-        for s, e in bounds:
-            for k in range(s, e):
-                self._sent[k] = (s, e)
+        self._sent += [(start, self.n)] * (self.n - start)
         self.cache: Dict[Any, Any] = {}
 
     def sent_bounds(self, i: int) -> Tuple[int, int]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import spacy
@@ -29,7 +29,7 @@ from spacy.attrs import LEMMA
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
-from bot.crisis import KINDS, PRIORITY
+from bot.crisis import PRIORITY
 from bot.crisis.conditions import CONDITIONS, Ctx, Match, negation, resolve_subject
 from bot.crisis.rules_loader import RULES_DIR, Language, Rule, RuleError, load
 from bot.crisis.text import analysed_text as prepare
@@ -45,7 +45,7 @@ _MAX_EVALS_PER_RULE = 32
 class Detection:
     """A crisis signal found in a message.
 
-    ``kind`` selects the resources in the reply (one of ``KINDS``); ``rule`` is the id of
+    ``kind`` selects the resources in the reply (one of ``bot.crisis.KINDS``); ``rule`` is the id of
     the rule that fired, for audit logs and tests (never shown to the user); ``tier`` is
     ``crisis`` (clear risk: the full crisis reply) or ``check_in`` (possible risk: ask
     directly, with the crisis line in the same message).
@@ -267,9 +267,8 @@ class CrisisDetector:
             positions.setdefault(low, []).append(i)
             if lem != low:
                 positions.setdefault(lem, []).append(i)
-        candidates: Set[int] = set()
-        for word in positions:
-            candidates.update(self._anchor_index.get(word, ()))
+        anchors = positions.keys() & self._anchor_index.keys()
+        candidates = {gated_id for word in anchors for gated_id in self._anchor_index[word]}
         matches = [(strings[k], s, e, None) for k, s, e in self._phrases(doc)]
         present = set(positions)  # a set, so that isdisjoint walks the smaller side
         for gated_id in sorted(candidates):
@@ -299,4 +298,4 @@ class CrisisDetector:
         return unique
 
 
-__all__ = ["KINDS", "PRIORITY", "Detection", "CrisisDetector"]
+__all__ = ["Detection", "CrisisDetector"]

@@ -106,30 +106,6 @@ def _rank(found: Assessment) -> Tuple[int, int]:
     return tier, kind
 
 
-class _Verdict:
-    """The most urgent assessment seen so far over the windows of one message."""
-
-    def __init__(self) -> None:
-        self.best: Assessment = NONE
-        self.excerpt = ""
-        self.negated = False
-        self.count = 0
-
-    def add(self, window: str, found: Assessment) -> bool:
-        """Takes one window's verdict; True when nothing more urgent can follow."""
-        self.count += 1
-        self.negated = self.negated or found.negated
-        if found.shows_risk and _rank(found) < _rank(self.best):
-            self.best, self.excerpt = found, window
-        return self.best.tier == "crisis" and self.best.kind == PRIORITY[0]
-
-    def result(self, complete: bool = True) -> Screening:
-        best = self.best
-        if not best.shows_risk and self.negated:
-            best = Assessment("none", negated=True)
-        return Screening(best, self.count, complete, self.excerpt)
-
-
 def _unscreened(text: str, source: str = UNSCREENED_SOURCE, windows_read: int = 0) -> Screening:
     return Screening(Assessment("crisis", "self", source), windows_read, False, text[:WINDOW_CHARS])
 
@@ -144,20 +120,30 @@ def _assess(window: str) -> Assessment | None:
 
 
 def _screening(text: str) -> Generator[None, None, Screening]:
-    """Reads ``text`` window by window, pausing (``yield``) between windows; returns the verdict."""
+    """Reads ``text`` window by window, pausing (``yield``) between windows; returns the verdict.
+
+    The most urgent window's verdict wins; reading stops at a crisis of kind ``self``, as
+    nothing can be more urgent.
+    """
     text = _prepared(text)
     if len(text) > MAX_SCREENED_CHARS:
         return _unscreened(text)
-    verdict = _Verdict()
-    for index, window in enumerate(windows(text)):
-        if index:
+    best, excerpt, negated, read = NONE, "", False, 0
+    for window in windows(text):
+        if read:
             yield
         found = _assess(window)
         if found is None:
-            return _unscreened(text, FAILED_SOURCE, verdict.count)
-        if verdict.add(window, found):
+            return _unscreened(text, FAILED_SOURCE, read)
+        read += 1
+        negated = negated or found.negated
+        if found.shows_risk and _rank(found) < _rank(best):
+            best, excerpt = found, window
+        if best.tier == "crisis" and best.kind == PRIORITY[0]:
             break
-    return verdict.result()
+    if not best.shows_risk and negated:
+        best = Assessment("none", negated=True)
+    return Screening(best, read, True, excerpt)
 
 
 def screen(text: str) -> Screening:
