@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Dict, Iterable, Mapping, Tuple
 
 from actions.knowledge import load_knowledge
-from bot.crisis.kinds import KINDS
+from bot.crisis import KINDS
 from bot.crisis.regions import REGIONS
 
 OTHER = "other"

@@ -76,7 +76,7 @@ def kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def detector() -> Any:
     """The crisis detector with the project's rules, built once: building one compiles every rule."""
-    from bot.crisis.detector import CrisisDetector
+    from bot.crisis.engine import CrisisDetector
 
     return CrisisDetector()
 

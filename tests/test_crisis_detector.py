@@ -1,4 +1,4 @@
-"""Tests for the crisis detector (bot/crisis/detector.py).
+"""Tests for the crisis detector (bot/crisis/engine.py and bot/crisis/text.py).
 
 Every assertion runs the real detector on real text: nothing here is a stored result.
 Failures list the offending messages so a regression can be fixed, not guessed at.
@@ -11,7 +11,9 @@ from typing import List, Tuple
 
 import pytest
 
-from bot.crisis.detector import HEAD_TAIL_CHARS, KINDS, MAX_CHARS, CrisisDetector, Detection, normalise
+from bot.crisis import KINDS
+from bot.crisis.engine import CrisisDetector, Detection
+from bot.crisis.text import HEAD_TAIL_CHARS, MAX_CHARS, normalise
 from evaluation import corpus
 
 pytestmark = pytest.mark.unit
@@ -396,3 +398,28 @@ def test_every_rule_id_is_namespaced(detector: CrisisDetector) -> None:
         for detection in detector.analyse(message):
             assert detection.kind in KINDS
             assert "." in detection.rule and "#" not in detection.rule, detection
+
+
+TOKENISER_CASES = [
+    "I don't want to be here anymore... can't do this",
+    "my life- -die ---kill myself",
+    "e.g. U.S. dr. smith's pills (20 mg) at 3:30pm :) 💊💊 #sad",
+    "ı İ ß ﬁ naïve café 😂😂 lol",
+    "word " + "x" * 70 + " end",
+]
+
+
+def test_the_detector_tokenises_as_spacy_does(detector: CrisisDetector) -> None:
+    """The detector builds its tokens from cached runs; they must be spaCy's tokenizer and lemmatizer's own."""
+    from bot.crisis.text import analysed_text
+
+    lemmatizer = detector._nlp.get_pipe("lemmatizer")
+    messages = TOKENISER_CASES + [message for _, message in corpus.iter_messages(MAIN)][:300]
+    messages.append(" ".join(messages) * 3)  # long: cut to head, tail and windows, not single-spaced
+    for message in messages:
+        norm = analysed_text(message)
+        ctx = detector._context(norm)
+        expected = lemmatizer(detector._nlp.make_doc(norm))
+        view = [(t.text, t.whitespace_, t.idx, t.lemma_) for t in ctx.doc]
+        assert view == [(t.text, t.whitespace_, t.idx, t.lemma_) for t in expected], message
+        assert (ctx.low, ctx.lem) == ([t.lower_ for t in expected], [t.lemma_ for t in expected])

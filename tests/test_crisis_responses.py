@@ -95,3 +95,21 @@ def test_deployment_region_from_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert deployment_region() == "NZ"
     monkeypatch.setenv("CRISIS_REGION", "Atlantis")
     assert deployment_region() == "US"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t.replace("default: US", "default: XX"), "default region"),
+        (lambda t: t.replace("{call: \"Call 988\"", "{phone: \"Call 988\"", 1), "a link is"),
+        (lambda t: t.replace("    banner:", "    baner:", 1), "expected exactly name"),
+    ],
+    ids=["unknown-default", "unknown-link-kind", "misspelt-key"],
+)
+def test_a_malformed_regions_table_is_refused(tmp_path, change, message: str) -> None:
+    from bot.crisis import regions
+
+    broken = tmp_path / "regions.yml"
+    broken.write_text(change(regions.TABLE.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        regions._load(broken)

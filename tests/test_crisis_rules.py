@@ -14,7 +14,7 @@ from typing import List
 
 import pytest
 
-from bot.crisis.detector import CrisisDetector
+from bot.crisis.engine import CrisisDetector, Detection
 from bot.crisis.rules_loader import RULES_DIR, Rule, RuleError, load
 from docgen import crisis_rules
 
@@ -23,15 +23,20 @@ pytestmark = pytest.mark.unit
 RULES: List[Rule] = [rule for lang in load() for rule in lang.rules]
 
 
+def rule_fires(detector: CrisisDetector, rule_id: str, text: str) -> List[Detection]:
+    """The detections of one rule alone in ``text``."""
+    return [d for d in detector.analyse(text) if d.rule == rule_id]
+
+
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_examples_fire_and_not_examples_do_not(detector: CrisisDetector, rule: Rule) -> None:
     problems = []
     for text, kind in rule.examples:
-        got = detector.rule_fires(rule.id, text)
+        got = rule_fires(detector, rule.id, text)
         if not any(d.kind == kind and d.tier == rule.tier for d in got):
             problems.append(f"should fire as {kind}/{rule.tier}: {text!r} -> {got or detector.analyse(text)}")
     for text in rule.not_examples:
-        if detector.rule_fires(rule.id, text):
+        if rule_fires(detector, rule.id, text):
             problems.append(f"should not fire: {text!r}")
     assert not problems, f"{rule.file}: {rule.id}\n" + "\n".join(problems)
 
@@ -171,3 +176,17 @@ def test_generated_rules_document_is_up_to_date() -> None:
     assert crisis_rules.DOC_PATH.read_text(encoding="utf-8") == crisis_rules.render(), (
         "docs/crisis-rules.md is stale: run python -m docgen.crisis_rules"
     )
+
+
+def test_every_condition_has_its_meaning_and_its_test(tmp_path: Path) -> None:
+    """conditions.yml and the tests in conditions.py name the same conditions, or loading stops."""
+    from bot.crisis import conditions
+
+    table = (Path(conditions.__file__).parent / "conditions.yml").read_text(encoding="utf-8")
+    broken = tmp_path / "conditions.yml"
+    broken.write_text(table.replace("after_loss:", "after_a_loss:"), encoding="utf-8")
+    with pytest.raises(ValueError, match="exactly those implemented"):
+        conditions._load_conditions(broken)
+    broken.write_text(table.replace("  param: count", "  param: number"), encoding="utf-8")
+    with pytest.raises(ValueError, match="quantity_at_least needs"):
+        conditions._load_conditions(broken)

@@ -242,7 +242,7 @@ def test_the_regions_table_matches_the_regions() -> None:
 
     crisis = (ROOT / "docs" / "crisis.md").read_text(encoding="utf-8")
     rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([A-Z]+)`.*$", crisis, re.M)}
-    assert set(rows) == set(REGIONS), f"docs/crisis.md lists {sorted(rows)}, bot/crisis/regions.py {sorted(REGIONS)}"
+    assert set(rows) == set(REGIONS), f"docs/crisis.md lists {sorted(rows)}, bot/crisis/regions.yml {sorted(REGIONS)}"
     for code, region in REGIONS.items():
         missing = [number for number in region.required_numbers if number not in rows[code]]
         assert not missing, f"the {code} row of docs/crisis.md lacks {missing}"

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.crisis.detector import KINDS, CrisisDetector
+from bot.crisis import KINDS
+from bot.crisis.engine import CrisisDetector
 from evaluation import corpus
 
 ESCALATE = [message for _, message in corpus.iter_messages(corpus.load_escalate()["main"])]

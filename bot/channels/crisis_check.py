@@ -18,7 +18,7 @@ import time
 
 from bot import metrics
 from bot.channels.fastpath import crisis_reply
-from bot.crisis.kinds import KINDS
+from bot.crisis import KINDS
 from bot.crisis.regions import REGIONS
 from bot.crisis.screening import screen_async
 from bot.env import positive_number

@@ -131,7 +131,7 @@ def parse_user_message(data: Any) -> Tuple[str, Dict[str, Any] | None]:
 
 
 def region_config(asked: Any) -> Dict[str, Any]:
-    """The region, crisis banner and its links the widget shows, from the one table in ``regions.py``."""
+    """The region, crisis banner and its links the widget shows, from the one table in ``bot/crisis/regions.yml``."""
     region = normalise_region(asked) or deployment_region()
     return {"region": region, "banner": REGIONS[region].banner, "links": REGIONS[region].link_dicts()}
 

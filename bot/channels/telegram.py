@@ -196,7 +196,7 @@ _NUMBER_WORDS = {"call": "Call", "text": "Text"}
 
 
 def crisis_links_of(message: Mapping[str, Any]) -> List[Dict[str, str]]:
-    """The region links (bot/crisis/regions.py) a crisis reply or crisis line carries."""
+    """The region links (bot/crisis/regions.yml) a crisis reply or crisis line carries."""
     custom = message.get("custom") if isinstance(message.get("custom"), Mapping) else {}
     if custom.get("topic") not in {"crisis", "crisis_line"}:
         return []

@@ -3,8 +3,9 @@
 Why a closed set: a clinician reviewing ``bot/crisis/rules`` must be able to read every
 exception a rule has. Each rule therefore lists *named* conditions with parameters
 ("the next word is not one of ...", "the speaker is not talking about an accident"),
-and every name is defined here, once, with its meaning in ``CONDITIONS[name].doc``
-(which the generated ``docs/crisis-rules.md`` prints). Nothing here knows any rule.
+and every name is defined here, once, with its meaning and parameter in the data file
+``bot/crisis/conditions.yml`` (the generated ``docs/crisis-rules.md`` prints the meaning).
+Nothing here knows any rule.
 
 Language-specific words the conditions rely on (negation cues, words for people, for
 accidents, for laughter ...) are data too: the ``condition_words`` of each language's
@@ -14,9 +15,11 @@ accidents, for laughter ...) are data too: the ``condition_words`` of each langu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
+import yaml
 from spacy.tokens import Doc
 
 #: Sentence boundaries (a token made only of these characters ends a sentence).
@@ -62,25 +65,20 @@ class LangWords:
 class Ctx:
     """Token views and lazily computed facts about one normalised message."""
 
-    def __init__(self, doc: Doc, text: str) -> None:
+    def __init__(self, doc: Doc, text: str, low: List[str], lem: List[str]) -> None:
         self.doc = doc
         self.text = text
-        self.low = [t.lower_ for t in doc]
-        self.lem = [t.lemma_ for t in doc]
+        self.low = low  # each token's lower-case form
+        self.lem = lem  # and its lemma
         self.n = len(self.low)
         self.joined = " ".join(self.low)
-        bounds: List[Tuple[int, int]] = []
+        self._sent: List[Tuple[int, int]] = []  # each token's sentence
         start = 0
         for j, tok in enumerate(self.low):
-            if tok and set(tok) <= _BOUNDARY_CHARS:
-                bounds.append((start, j + 1))
+            if tok and tok[0] in _BOUNDARY_CHARS and set(tok) <= _BOUNDARY_CHARS:  # the sentence ends here
+                self._sent += [(start, j + 1)] * (j + 1 - start)
                 start = j + 1
-        if start < self.n:
-            bounds.append((start, self.n))
-        self._sent = [(0, 0)] * self.n
-        for s, e in bounds:
-            for k in range(s, e):
-                self._sent[k] = (s, e)
+        self._sent += [(start, self.n)] * (self.n - start)
         self.cache: Dict[Any, Any] = {}
 
     def sent_bounds(self, i: int) -> Tuple[int, int]:
@@ -353,22 +351,13 @@ def _not_accident(ctx: Ctx, m: Match, p: Any) -> bool:
 
 @dataclass(frozen=True)
 class Condition:
-    """One named condition: its meaning, how its parameter is written, and its test."""
+    """One named condition: its meaning, how its parameter is written (``conditions.yml``), its test."""
 
     doc: str
     test: Callable[[Ctx, Match, Any], bool]
     param: str = "flag"  # flag | choice | words | scoped_words | count | conditions
-    choices: Tuple[str, ...] = field(default_factory=tuple)
-    keys: Tuple[str, ...] = field(default_factory=tuple)
-
-
-#: The subject settings and what they mean (used by ``subject`` and by the docs).
-SUBJECTS = {
-    "any": "whoever is named; a relative, friend or 'people' makes it other_person, otherwise self",
-    "known": "the speaker or a named person; general statements about 'people' or 'patients' do not fire",
-    "self": "only the speaker; the rule does not fire about anyone else",
-    "named": "a topic word (suicide, self-harm): fires only if the speaker or a named person is its subject",
-}
+    choices: Tuple[str, ...] = ()
+    keys: Tuple[str, ...] = ()
 
 
 def resolve_subject(ctx: Ctx, m: Match, setting: str) -> str | None:
@@ -385,125 +374,51 @@ def resolve_subject(ctx: Ctx, m: Match, setting: str) -> str | None:
     return "other_person" if sub == "other" else None
 
 
-CONDITIONS: Dict[str, Condition] = {
-    "any_of": Condition(
-        "At least one of the listed conditions holds (e.g. no laughter, or no embarrassment named).",
-        lambda ctx, m, p: any(CONDITIONS[name].test(ctx, m, param) for name, param in p), "conditions",
-    ),
-    "not_negated": Condition(
-        "The speaker does not negate the phrase (a negation word before it in the same clause, not crossing 'I'). 'I "
-        "can't say I'm not suicidal' (double negative), 'not going to lie', 'not yet' and 'can't stop thinking about "
-        "it' keep the risk. A negated match is reported as negated.",
-        lambda ctx, m, p: True,  # applied by the engine, which records the negation
-    ),
-    "subject": Condition(
-        "Whose risk it is, from the nearest person named before the phrase in the same sentence. "
-        + "; ".join(f"`{k}`: {v}" for k, v in SUBJECTS.items()),
-        lambda ctx, m, p: True,  # applied by the engine: it decides the kind
-        "choice",
-        tuple(SUBJECTS),
-    ),
-    "first_person": Condition(
-        "The speaker refers to themself somewhere in the message (I, me, my ...).",
-        lambda ctx, m, p: ctx.message_has(m.words["first_person"]),
-    ),
-    "next_word_in": Condition(
-        "The word right after the phrase (same sentence) is one of `words`; with `or_end: true` also when nothing "
-        "but punctuation follows.",
-        _next_word_in, "words", keys=("words", "or_end"),
-    ),
-    "next_word_not_in": Condition(
-        "The word right after the phrase is not one of `words` (or nothing follows).",
-        lambda ctx, m, p: not _next_word_in(ctx, m, {**p, "or_end": False}),
-        "words",
-        keys=("words",),
-    ),
-    "word_before_in": Condition(
-        "One of `words` stands among the `within` (default 3) words before the phrase, same sentence.",
-        _word_before_in, "words", keys=("words", "within"),
-    ),
-    "word_before_not_in": Condition(
-        "None of `words` stands among the `within` (default 3) words before the phrase.",
-        lambda ctx, m, p: not _word_before_in(ctx, m, p), "words", keys=("words", "within"),
-    ),
-    "context_has": Condition(
-        "One of `words` (words, phrases, stems ending in *) occurs in `scope`: sentence (default), message, match, "
-        "before or after (the `within` words before / after the phrase).",
-        _context_has, "scoped_words", keys=("words", "scope", "within"),
-    ),
-    "context_lacks": Condition(
-        "None of `words` occurs in `scope` (as for context_has): the harmless reading is ruled out.",
-        lambda ctx, m, p: not _context_has(ctx, m, p), "scoped_words", keys=("words", "scope", "within"),
-    ),
-    "ends_clause": Condition(
-        "Nothing but a clause tail follows the phrase (end of sentence, 'anymore', 'tonight', 'lol', 'and' ...): 'I "
-        "want to end it' but not 'I want to end it with him'. `also`: more allowed words.",
-        lambda ctx, m, p: ends_clause(ctx, m, p.get("also") if isinstance(p, dict) else None),
-        "flag",
-        keys=("also",),
-    ),
-    "not_accident": Condition(
-        "The sentence does not describe an accident or chore (shaving, cooking, sport, a fall) unless it says 'on "
-        "purpose', and the phrase is not an idiom such as 'cut myself some slack'.",
-        _not_accident,
-    ),
-    "not_laughter": Condition(
-        "The message does not laugh (lol, haha, 😂, 💀): 'I want to die 😂' after an embarrassment.",
-        lambda ctx, m, p: not ctx.message_has(m.words["laughter"]),
-    ),
-    "not_fiction": Condition(
-        "When the person at risk is someone else, the message is not about a book, film, song or game.",
-        lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["fiction"]),
-    ),
-    "not_grief": Condition(
-        "When the person at risk is someone else, the message is not grief about their death ('my brother died of an "
-        "overdose').",
-        lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["grief"]),
-    ),
-    "not_bereavement": Condition(
-        "When the person named is someone else who has died by suicide (a death word such as 'died by', 'lost ... to', "
-        "'after his' stands among the 8 words before the phrase, or the phrase itself is told in the past: 'took her "
-        "own life', 'killed himself'), the rule does not fire unless the message shows the speaker's own distress "
-        "(`bereaved_distress`: 'can't cope', 'lately', 'join him', 'my fault' ...). Bereaved people are at raised "
-        "risk, so any such sign keeps the escalation; calm grief gets the ordinary answer.",
-        lambda ctx, m, p: not bereavement_only(ctx, m),
-    ),
-    "not_topic_question": Condition(
-        "The words are not a topic of study, work or a question about the topic itself ('suicide prevention', 'what "
-        "are suicide rates', 'I volunteer at a suicide hotline'), not a general question (opens with a question word, "
-        "no I, you, he, she or my in it, and either names a role such as clients or survivors in a message without I, "
-        "or the message gives a reason for asking such as 'I want to be prepared as a teacher'), and not a question "
-        "the speaker reports being asked as routine ('my doctor asked if I ever self-harmed, a standard question') "
-        "unless they say they answered yes.",
-        lambda ctx, m, p: not topic_only(ctx, m),
-    ),
-    "speaker_age": Condition(
-        "What the message says about the age of the speaker (or the child described): `minor`, `adult` (an adult age "
-        "or 'I'm an adult' is stated), or `not_adult` (no adult age stated).",
-        lambda ctx, m, p: speaker_age(ctx, m.words)[0 if p == "minor" else 1] == (p != "not_adult"),
-        "choice",
-        ("minor", "adult", "not_adult"),
-    ),
-    "not_past_only": Condition(
-        "The phrase is not told only as the past: it fires unless its sentence marks it as past ('years ago', 'used "
-        "to', 'when I was 15', 'in my teens', 'in 2018'; 'last year' only about someone else; no 'but', 'now' or "
-        "'still' in between) AND the speaker says plainly that their present is fine ('not anymore', 'haven't since', "
-        "'I'm safe', 'doing well now', 'years clean'; not 'I was fine', 'fine, but', 'fine, I just'; about someone "
-        "else only when the risk is theirs: 'she's doing well now') AND nothing says it is back ('again', 'lately', "
-        "'relapsed', 'fresh cuts'). A past attempt with present distress still fires.",
-        lambda ctx, m, p: not past_only(ctx, m),
-    ),
-    "quantity_at_least": Condition(
-        "A quantity is named: a count of at least `n` (not a dose in mg, a time or a distance), or a quantity word "
-        "('all', 'whole bottle', 'handful').",
-        _quantity, "count", keys=("n",),
-    ),
-    "after_loss": Condition(
-        "The message reports a loss or blow (lost my job, broke up, got evicted): method-seeking after a loss is a "
-        "risk signal even when the question sounds neutral.",
-        lambda ctx, m, p: ctx.message_has(m.words["loss"]),
-    ),
+#: The test of each condition; what each means is in ``conditions.yml``.
+_TESTS: Dict[str, Callable[[Ctx, Match, Any], bool]] = {
+    "any_of": lambda ctx, m, p: any(CONDITIONS[name].test(ctx, m, param) for name, param in p),
+    "not_negated": lambda ctx, m, p: True,  # applied by the engine, which records the negation
+    "subject": lambda ctx, m, p: True,  # applied by the engine: it decides the kind
+    "first_person": lambda ctx, m, p: ctx.message_has(m.words["first_person"]),
+    "next_word_in": _next_word_in,
+    "next_word_not_in": lambda ctx, m, p: not _next_word_in(ctx, m, {**p, "or_end": False}),
+    "word_before_in": _word_before_in,
+    "word_before_not_in": lambda ctx, m, p: not _word_before_in(ctx, m, p),
+    "context_has": _context_has,
+    "context_lacks": lambda ctx, m, p: not _context_has(ctx, m, p),
+    "ends_clause": lambda ctx, m, p: ends_clause(ctx, m, p.get("also") if isinstance(p, dict) else None),
+    "not_accident": _not_accident,
+    "not_laughter": lambda ctx, m, p: not ctx.message_has(m.words["laughter"]),
+    "not_fiction": lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["fiction"]),
+    "not_grief": lambda ctx, m, p: m.kind != "other_person" or not ctx.message_has(m.words["grief"]),
+    "not_bereavement": lambda ctx, m, p: not bereavement_only(ctx, m),
+    "not_topic_question": lambda ctx, m, p: not topic_only(ctx, m),
+    "speaker_age": lambda ctx, m, p: speaker_age(ctx, m.words)[0 if p == "minor" else 1] == (p != "not_adult"),
+    "not_past_only": lambda ctx, m, p: not past_only(ctx, m),
+    "quantity_at_least": _quantity,
+    "after_loss": lambda ctx, m, p: ctx.message_has(m.words["loss"]),
 }
+_PARAMS = ("flag", "choice", "words", "scoped_words", "count", "conditions")
+
+
+def _load_conditions(path: Path) -> Dict[str, Condition]:
+    """Each condition of ``path`` with its test; a condition without both is an error."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or set(data) != set(_TESTS):
+        raise ValueError(f"{path}: the conditions must be exactly those implemented: {sorted(_TESTS)}")
+    conditions = {}
+    for name, spec in data.items():
+        if not (isinstance(spec, dict) and set(spec) <= {"doc", "param", "choices", "keys"}
+                and isinstance(spec.get("doc"), str) and spec.get("param", "flag") in _PARAMS):  # fmt: skip
+            raise ValueError(f"{path}: {name} needs a `doc` text, and may have a `param` of {_PARAMS}, "
+                             "`choices` and `keys`")  # fmt: skip
+        conditions[name] = Condition(spec["doc"], _TESTS[name], spec.get("param", "flag"),
+                                     tuple(spec.get("choices", ())), tuple(spec.get("keys", ())))  # fmt: skip
+    return conditions
+
+
+#: Every condition a rule may name, in the order the docs list them.
+CONDITIONS: Dict[str, Condition] = _load_conditions(Path(__file__).resolve().parent / "conditions.yml")
 
 #: The word lists every language's ``condition_words`` provides (or inherits from English).
 CONDITION_WORDS = (

@@ -1,21 +1,27 @@
-"""Crisis resources per deployment region.
+"""Crisis resources per deployment region, from the table ``bot/crisis/regions.yml``.
 
 The crisis replies themselves are responses in ``domain.yml`` (so they work when the
-action server is down); this table is what code needs to know about the regions: which
+action server is down); the table is what code needs to know about the regions: which
 codes exist, which default applies, the one-line banner the widget shows, and the
 numbers every crisis reply for a region must contain (the tests hold the domain to it),
 and the tap-to-call, tap-to-text and chat links the widget and Telegram show with every
-crisis reply and banner (``links``; numbers from /work/shared/crisis-guidance.md).
+crisis reply and banner (``links``; numbers from /work/shared/crisis-guidance.md). It is
+read strictly, once, at import: a misspelt key must stop the assistant, not drop a line.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Tuple
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
-DEFAULT_REGION = "US"
+import yaml
+
+TABLE = Path(__file__).resolve().parent / "regions.yml"
 REGION_ENV_VAR = "CRISIS_REGION"
+#: How each kind of link becomes an address: ``call`` and ``text`` dial a number.
+_SCHEMES = {"call": "tel:", "text": "sms:", "chat": ""}
 
 
 @dataclass(frozen=True)
@@ -28,18 +34,6 @@ class Link:
 
     def as_dict(self) -> Dict[str, str]:
         return {"kind": self.kind, "label": self.label, "href": self.href}
-
-
-def _call(label: str, digits: str) -> Link:
-    return Link("call", label, f"tel:{digits}")
-
-
-def _text(label: str, digits: str, body: str = "") -> Link:
-    return Link("text", label, f"sms:{digits}" + (f"?body={body}" if body else ""))
-
-
-def _chat(label: str, url: str) -> Link:
-    return Link("chat", label, url)
 
 
 @dataclass(frozen=True)
@@ -59,59 +53,37 @@ class Region:
         return [link.as_dict() for link in self.links]
 
 
-REGIONS: Mapping[str, Region] = {
-    region.code: region
-    for region in (
-        Region(
-            "US", "United States", "In crisis? Call or text 988. Emergency: 911.", ("988", "911"),
-            (_call("Call 988", "988"), _text("Text 988", "988"),
-             _chat("Chat at 988lifeline.org", "https://988lifeline.org/"), _call("Emergency: call 911", "911")),
-        ),
-        Region(
-            "CA", "Canada", "In crisis? Call or text 9-8-8. Emergency: 911.", ("9-8-8", "911"),
-            (_call("Call 9-8-8", "988"), _text("Text 9-8-8", "988"),
-             _chat("988.ca", "https://988.ca/"), _call("Emergency: call 911", "911")),
-        ),
-        Region(
-            "GB", "United Kingdom", "In crisis? Call Samaritans on 116 123. Emergency: 999.", ("116 123", "999"),
-            (_call("Call Samaritans: 116 123", "116123"),
-             _chat("Samaritans online", "https://www.samaritans.org/"), _call("Emergency: call 999", "999")),
-        ),
-        Region(
-            "IE",
-            "Ireland",
-            "In crisis? Call Samaritans on 116 123 or text 50808. Emergency: 112 or 999.",
-            ("116 123", "50808", "112", "999"),
-            (_call("Call Samaritans: 116 123", "116123"), _text("Text 50808", "50808"),
-             _chat("Samaritans Ireland online", "https://www.samaritans.org/ireland/"),
-             _call("Emergency: call 112", "112")),
-        ),
-        Region(
-            "AU", "Australia", "In crisis? Call Lifeline on 13 11 14. Emergency: 000.", ("13 11 14", "000"),
-            (_call("Call Lifeline: 13 11 14", "131114"),
-             _chat("Lifeline online", "https://www.lifeline.org.au/"), _call("Emergency: call 000", "000")),
-        ),
-        Region(
-            "NZ", "New Zealand", "In crisis? Call or text 1737. Emergency: 111.", ("1737", "111"),
-            (_call("Call 1737", "1737"), _text("Text 1737", "1737"),
-             _chat("1737.org.nz", "https://1737.org.nz/"), _call("Emergency: call 111", "111")),
-        ),
-        Region(
-            "OTHER",
-            "Anywhere else",
-            "In crisis? Find a free helpline at findahelpline.com or call your local emergency number.",
-            ("findahelpline.com", "emergency number"),
-            (_chat("Find a helpline: findahelpline.com", "https://findahelpline.com/"),),
-        ),
-    )
-}
+def _load(path: Path) -> Tuple[str, Dict[str, Region], Dict[str, str]]:
+    """The default code, the regions and the US specialist lines; any odd entry is an error."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
 
-#: Specialist US lines for other urgent disclosures (crisis-guidance.md, verified numbers).
-US_SPECIALIST_NUMBERS: Mapping[str, str] = {
-    "sexual_assault": "1-800-656-4673",
-    "domestic_violence": "1-800-799-7233",
-    "child_abuse": "1-800-422-4453",
-}
+    def check(ok: bool, what: str) -> None:
+        if not ok:
+            raise ValueError(f"{path}: {what}")
+
+    check(isinstance(data, dict) and set(data) == {"default", "regions", "us_specialist_numbers"},
+          "expected exactly `default`, `regions` and `us_specialist_numbers`")  # fmt: skip
+    regions: Dict[str, Region] = {}
+    for code, entry in data["regions"].items():
+        check(isinstance(entry, dict) and set(entry) == {"name", "banner", "required_numbers", "links"},
+              f"region {code}: expected exactly name, banner, required_numbers and links")  # fmt: skip
+        links = []
+        for link in entry["links"]:
+            kind = next((k for k in _SCHEMES if isinstance(link, dict) and k in link), None)
+            check(kind is not None and set(link) == {kind, "to"} and all(isinstance(v, str) for v in link.values()),
+                  f"region {code}: a link is {{call|text|chat: label, to: number or url}}, got {link!r}")  # fmt: skip
+            links.append(Link(kind, link[kind], _SCHEMES[kind] + link["to"]))
+        texts = [entry["name"], entry["banner"], *entry["required_numbers"]]
+        check(all(isinstance(t, str) and t for t in texts), f"region {code}: name, banner and numbers must be text")
+        regions[str(code)] = Region(str(code), entry["name"], entry["banner"], tuple(entry["required_numbers"]),
+                                    tuple(links))  # fmt: skip
+    check(data["default"] in regions, f"the default region {data['default']!r} is not in the table")
+    return data["default"], regions, {str(k): str(v) for k, v in data["us_specialist_numbers"].items()}
+
+
+#: The default region's code, the regions by code, and the specialist US lines for other
+#: urgent disclosures by kind (named first in a US crisis reply of that kind).
+DEFAULT_REGION, REGIONS, US_SPECIALIST_NUMBERS = _load(TABLE)
 
 
 def _international(us_number: str) -> str:

@@ -143,8 +143,7 @@ class RiskModel:
         probabilities = self._scorer.predict_proba(pieces)
         risk = 1.0 - probabilities[:, self._none]
         best = int(np.argmax(risk))
-        kind_column = self._kind_columns[int(np.argmax(probabilities[best, self._kind_columns]))]
-        return RiskScore(float(risk[best]), self._kinds[self._kind_columns.index(kind_column)])
+        return RiskScore(float(risk[best]), self._kinds[int(np.argmax(probabilities[best, self._kind_columns]))])
 
     def tier(self, score: float) -> str:
         """``crisis``, ``check_in`` or ``none`` for a score."""

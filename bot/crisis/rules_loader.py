@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
+from bot.crisis import KINDS
 from bot.crisis.conditions import CONDITION_WORDS, CONDITIONS, LangWords, compile_words
-from bot.crisis.kinds import KINDS
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 ROOT_DIR = RULES_DIR.parents[2]

@@ -39,6 +39,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Generator, Iterator, Tuple
 
+from bot.crisis import PRIORITY
 from bot.crisis.tiers import NONE, Assessment, assess
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,6 @@ MAX_WINDOWS = 1 + -(-(MAX_SCREENED_CHARS - WINDOW_CHARS) // (WINDOW_CHARS - OVER
 UNSCREENED_SOURCE = "screening.unscreened"
 #: Source named when ``assess`` failed on a part of the message (it cannot be screened in full).
 FAILED_SOURCE = "screening.failed"
-#: Crisis kinds, most urgent first (the detector's own order of precedence).
-KIND_PRIORITY = ("self", "other_person", "child_abuse", "sexual_assault", "domestic_violence")
 
 
 @dataclass(frozen=True)
@@ -103,32 +102,8 @@ def windows(text: str) -> Iterator[str]:
 
 def _rank(found: Assessment) -> Tuple[int, int]:
     tier = 0 if found.tier == "crisis" else 1 if found.tier == "check_in" else 2
-    kind = KIND_PRIORITY.index(found.kind) if found.kind in KIND_PRIORITY else len(KIND_PRIORITY)
+    kind = PRIORITY.index(found.kind) if found.kind in PRIORITY else len(PRIORITY)
     return tier, kind
-
-
-class _Verdict:
-    """The most urgent assessment seen so far over the windows of one message."""
-
-    def __init__(self) -> None:
-        self.best: Assessment = NONE
-        self.excerpt = ""
-        self.negated = False
-        self.count = 0
-
-    def add(self, window: str, found: Assessment) -> bool:
-        """Takes one window's verdict; True when nothing more urgent can follow."""
-        self.count += 1
-        self.negated = self.negated or found.negated
-        if found.shows_risk and _rank(found) < _rank(self.best):
-            self.best, self.excerpt = found, window
-        return self.best.tier == "crisis" and self.best.kind == KIND_PRIORITY[0]
-
-    def result(self, complete: bool = True) -> Screening:
-        best = self.best
-        if not best.shows_risk and self.negated:
-            best = Assessment("none", negated=True)
-        return Screening(best, self.count, complete, self.excerpt)
 
 
 def _unscreened(text: str, source: str = UNSCREENED_SOURCE, windows_read: int = 0) -> Screening:
@@ -145,20 +120,30 @@ def _assess(window: str) -> Assessment | None:
 
 
 def _screening(text: str) -> Generator[None, None, Screening]:
-    """Reads ``text`` window by window, pausing (``yield``) between windows; returns the verdict."""
+    """Reads ``text`` window by window, pausing (``yield``) between windows; returns the verdict.
+
+    The most urgent window's verdict wins; reading stops at a crisis of kind ``self``, as
+    nothing can be more urgent.
+    """
     text = _prepared(text)
     if len(text) > MAX_SCREENED_CHARS:
         return _unscreened(text)
-    verdict = _Verdict()
-    for index, window in enumerate(windows(text)):
-        if index:
+    best, excerpt, negated, read = NONE, "", False, 0
+    for window in windows(text):
+        if read:
             yield
         found = _assess(window)
         if found is None:
-            return _unscreened(text, FAILED_SOURCE, verdict.count)
-        if verdict.add(window, found):
+            return _unscreened(text, FAILED_SOURCE, read)
+        read += 1
+        negated = negated or found.negated
+        if found.shows_risk and _rank(found) < _rank(best):
+            best, excerpt = found, window
+        if best.tier == "crisis" and best.kind == PRIORITY[0]:
             break
-    return verdict.result()
+    if not best.shows_risk and negated:
+        best = Assessment("none", negated=True)
+    return Screening(best, read, True, excerpt)
 
 
 def screen(text: str) -> Screening:

@@ -14,7 +14,8 @@ NumPy ``.npz`` read with ``allow_pickle=False``, so loading it can run no code.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
@@ -56,13 +57,13 @@ class TfidfScorer:
         if coefficients.shape != (len(classes), features) or intercept.shape != (len(classes),) or len(classes) < 3:
             raise ValueError("the coefficients do not match the vocabularies and classes")
         self.analyzer_settings = [dict(settings) for settings in analyzers]
-        self._parts: List[Tuple[Callable[[str], List[str]], Dict[str, int], np.ndarray, int]] = []
+        self._parts: List[Tuple[Callable[[str], np.ndarray], Dict[str, int], np.ndarray, int]] = []
         offset = 0
         for settings, vocabulary, idf in zip(self.analyzer_settings, vocabularies, idfs, strict=True):
             if idf.shape != (len(vocabulary),) or sorted(vocabulary.values()) != list(range(len(vocabulary))):
                 raise ValueError("a vocabulary does not match its IDF weights")
-            analyzer = TfidfVectorizer(**{**settings, "ngram_range": tuple(settings["ngram_range"])}).build_analyzer()
-            self._parts.append((analyzer, dict(vocabulary), np.asarray(idf, dtype=np.float64), offset))
+            vocabulary, idf = dict(vocabulary), np.asarray(idf, dtype=np.float64)
+            self._parts.append((_feature_ids(settings, vocabulary), vocabulary, idf, offset))
             offset += len(vocabulary)
         self._coefficients = np.asarray(coefficients, dtype=np.float64)
         self._weights = np.ascontiguousarray(self._coefficients.T)  # one row per feature
@@ -122,25 +123,48 @@ class TfidfScorer:
                 classes=settings["classes"],
             )
 
-    def _scores(self, text: str) -> np.ndarray:
-        scores = self._intercept.copy()
-        for analyze, vocabulary, idf, offset in self._parts:
-            # Counted in C, n-grams outside the vocabulary under None; the counts are then
-            # read by plain ints (indexing by NumPy scalars took a third of this function).
-            counts = Counter(map(vocabulary.get, analyze(text)))
-            counts.pop(None, None)
-            if not counts:
-                continue
-            known = sorted(counts)
-            indices = np.array(known, dtype=np.intp)
-            values = (np.log([counts[i] for i in known]) + 1.0) * idf[indices]
-            values /= np.sqrt(values @ values)
-            scores += values @ self._weights[indices + offset]
-        return scores
-
     def predict_proba(self, texts: List[str]) -> np.ndarray:
-        """One row of intent probabilities per text, in the order of ``classes``."""
-        return softmax(np.array([self._scores(text) for text in texts]), copy=False)
+        """One row of probabilities per text, in the order of ``classes``.
+
+        All texts are scored in one pass (the sentences of a long message are many short
+        texts, and NumPy's cost per call outweighed the arithmetic of each).
+        """
+        scores = np.tile(self._intercept, (len(texts), 1))
+        rows_of_text = np.arange(len(texts))
+        for feature_ids, vocabulary, idf, offset in self._parts:
+            ids = [feature_ids(text) for text in texts]
+            rows = np.repeat(rows_of_text, [len(i) for i in ids])
+            keys, counts = np.unique(rows * len(vocabulary) + np.concatenate([rows[:0], *ids]), return_counts=True)
+            rows, indices = np.divmod(keys, len(vocabulary))
+            values = (np.log(counts) + 1.0) * idf[indices]
+            values /= np.sqrt(np.bincount(rows, values * values, minlength=len(texts)))[rows]
+            weighted = values[:, None] * self._weights[indices + offset]
+            for column in range(scores.shape[1]):
+                scores[:, column] += np.bincount(rows, weighted[:, column], minlength=len(texts))
+        return softmax(scores, copy=False)
+
+
+def _feature_ids(settings: Dict[str, Any], vocabulary: Dict[str, int]) -> Callable[[str], np.ndarray]:
+    """The vocabulary index of every n-gram of a text (repeats kept, unknown n-grams dropped).
+
+    The n-grams are the vectorizer's own (``build_analyzer``). Character n-grams of
+    ``char_wb`` never cross a space, so a text's are those of its words in turn: they are
+    looked up once per word (cached), the costly part of scoring a long message.
+    """
+    settings = {**settings, "ngram_range": tuple(settings["ngram_range"])}
+
+    def lookup(grams: List[str]) -> np.ndarray:
+        ids = np.fromiter(map(vocabulary.get, grams, repeat(-1)), dtype=np.intp, count=len(grams))
+        return ids[ids >= 0]
+
+    if settings["analyzer"] != "char_wb":
+        analyze = TfidfVectorizer(**settings).build_analyzer()
+        return lambda text: lookup(analyze(text))
+    preprocess = TfidfVectorizer(**settings).build_preprocessor()
+    word_grams = TfidfVectorizer(**{**settings, "lowercase": False, "strip_accents": None}).build_analyzer()
+    word_ids = lru_cache(maxsize=20_000)(lambda word: lookup(word_grams(word)))
+    empty = np.empty(0, dtype=np.intp)
+    return lambda text: np.concatenate([empty, *map(word_ids, preprocess(text).split())])
 
 
 def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5)) -> Pipeline:
