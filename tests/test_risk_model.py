@@ -159,6 +159,16 @@ def test_turns_restart_after_the_crisis_reply_or_a_check_in() -> None:
 
 
 @pytest.mark.unit
+def test_a_bare_yes_or_no_is_never_a_weak_signal() -> None:
+    def user(intent: str, score: float) -> dict:
+        return {"event": "user", "parse_data": {"intent": {"name": intent}, "crisis": {"tier": "none", "score": score}}}
+
+    events = [user("deny", 0.6), user("affirm", 0.7), user("out_of_scope", 0.6)]
+    assert turns_since_reply(events, frozenset()) == [Turn("none", 0.0), Turn("none", 0.0), Turn("none", 0.6)]
+    assert not needs_check_in(turns_since_reply(events, frozenset()), 0.4), "one real signal is not enough"
+
+
+@pytest.mark.unit
 def test_redacted_events_keep_the_numbers_conversation_risk_needs() -> None:
     from bot.storage.redaction import redact_event
 

@@ -19,6 +19,11 @@ from typing import Iterable, Sequence
 WINDOW = 6
 #: How many weak signals among them ask for a check-in.
 SIGNALS_FOR_CHECK_IN = 2
+#: Bare answers ("yes", "no") to the assistant's question: never a signal of their own. The
+#: risk model reads words, and "no" opens many risk phrases ("no way out", "no one"), so it
+#: scored a bare "no" above the signal threshold; a "no" to the check-in then counted
+#: towards the next one.
+ANSWER_INTENTS = frozenset({"affirm", "deny"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,10 @@ def needs_check_in(turns: Sequence[Turn], signal_threshold: float) -> bool:
 
 
 def turns_since_reply(events: Iterable[dict], reset_actions: frozenset) -> list:
-    """The ``Turn`` of each user message after the latest of ``reset_actions`` (event dicts)."""
+    """The ``Turn`` of each user message after the latest of ``reset_actions`` (event dicts).
+
+    A bare answer (``ANSWER_INTENTS``) keeps its place in the window with no signal.
+    """
     turns: list = []
     for event in events:
         kind = event.get("event")
@@ -53,6 +61,10 @@ def turns_since_reply(events: Iterable[dict], reset_actions: frozenset) -> list:
         elif kind == "session_started":
             turns = []
         elif kind == "user":
-            crisis = (event.get("parse_data") or {}).get("crisis") or {}
-            turns.append(Turn(str(crisis.get("tier", "none")), float(crisis.get("score") or 0.0)))
+            parse_data = event.get("parse_data") or {}
+            crisis = parse_data.get("crisis") or {}
+            tier, score = str(crisis.get("tier", "none")), float(crisis.get("score") or 0.0)
+            if tier == "none" and (parse_data.get("intent") or {}).get("name") in ANSWER_INTENTS:
+                score = 0.0
+            turns.append(Turn(tier, score))
     return turns
