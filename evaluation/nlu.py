@@ -36,6 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "therapy-bot.tar.gz"
 TEST_DATA = ROOT / "tests" / "nlu_test_data.yml"
 FIRST_CONTACT = ROOT / "tests" / "nlu" / "first_contact"
+
+
+def in_training_data(batch: Path) -> bool:
+    """Whether a first-contact batch joined the training data (``data/nlu_batch_<x>.yml``).
+
+    Joined batches score high by construction; the report must not call them held out.
+    """
+    return (ROOT / "data" / f"nlu_batch_{batch.stem.rsplit('_', 1)[-1].lower()}.yml").exists()
 OUT_OF_DOMAIN = ("out_of_scope_mh", "out_of_scope")
 #: The eval-real files with questions about the topics (rows labelled ``none`` left out) and
 #: the mental-health questions outside them (one column: every row out of scope).

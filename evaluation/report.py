@@ -211,7 +211,8 @@ def reply_tables(agent: Any) -> Tuple[List[str], List[str]]:
     notes: List[str] = []
     scores = [nlu.run_set(agent, "tests/nlu_test_data.yml", nlu.test_set_rows(), decide)]
     for path in sorted(nlu.FIRST_CONTACT.glob("*.tsv")):
-        scores.append(nlu.run_set(agent, f"first contact {path.stem} (held out)", nlu.read_batch(path), decide))
+        status = "in the training data" if nlu.in_training_data(path) else "held out"
+        scores.append(nlu.run_set(agent, f"first contact {path.stem} ({status})", nlu.read_batch(path), decide))
     real = nlu.eval_real_rows()
     if real is None:
         notes.append("eval-real sets skipped: no folder at ../shared/eval-real or $EVAL_REAL_DIR")
