@@ -236,8 +236,8 @@ def bereavement_only(ctx: Ctx, m: Match) -> bool:
     before = ctx.before(m.start, 8)
     if any(t in w["attempt_words"] for t in before + ctx.low[m.start : m.end + 1]):
         return False  # "almost died by suicide", "after his suicide attempt": he is alive
-    if any(t in w["bereavement_before"] for t in before):
-        return True  # "my aunt died by suicide", "we lost a colleague to suicide"
+    if before[-1:] and before[-1] in w["bereavement_link"] and any(t in w["bereavement_before"] for t in before):
+        return True  # "my aunt died by suicide", "we lost a colleague to suicide"; not "since he died suicide ..."
     # "took her own life": the past tense tells a death only of someone else ("I hanged myself" is an attempt)
     return m.kind == "other_person" and any(t in w["death_past"] for t in ctx.low[m.start : m.end])
 
@@ -428,6 +428,6 @@ CONDITION_WORDS = (
     "topic_after", "topic_service", "topic_work", "topic_before", "question_openers", "question_people", "named_people",
     "reported_question", "routine_question", "asking_purpose", "answer_yes", "talk_verbs", "quantity", "units",
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
-    "bereavement_before", "bereaved_distress", "attempt_words", "death_past",
+    "bereavement_before", "bereavement_link", "bereaved_distress", "attempt_words", "death_past",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
 )  # fmt: skip
