@@ -238,8 +238,11 @@ def bereavement_only(ctx: Ctx, m: Match) -> bool:
         return False  # "almost died by suicide", "after his suicide attempt": he is alive
     if before[-1:] and before[-1] in w["bereavement_link"] and any(t in w["bereavement_before"] for t in before):
         return True  # "my aunt died by suicide", "we lost a colleague to suicide"; not "since he died suicide ..."
-    # "took her own life": the past tense tells a death only of someone else ("I hanged myself" is an attempt)
-    return m.kind == "other_person" and any(t in w["death_past"] for t in ctx.low[m.start : m.end])
+    # "took her own life when I was 12": a death told in the past tense, of someone else, long enough
+    # ago to have a marker ("I hanged myself" is an attempt; "shot himself last night" may be one)
+    sentence = ctx.sentence(m.start)
+    long_ago = w["past_markers"].has(sentence) or w["past_for_others"].has(sentence) or _YEAR.search(sentence)
+    return m.kind == "other_person" and bool(long_ago) and any(t in w["death_past"] for t in ctx.low[m.start : m.end])
 
 
 #: A calendar year after "in", "since" or "back in" ("in 2018"): a past time, in any language.
