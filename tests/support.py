@@ -125,3 +125,23 @@ def sqlite_store_bytes(data_dir: Path) -> bytes:
     so a check of what is stored must read both (and the shared-memory index).
     """
     return b"".join(path.read_bytes() for path in sorted(data_dir.glob("tracker.db*")) if path.is_file())
+
+
+def check_in_message() -> str:
+    """An English message the crisis layer answers with the check-in question, as the models stand.
+
+    Chosen among the English check-in rules' own examples each run: a retrained risk model
+    may raise a fixed wording to the full crisis reply (it did for "i feel hopeless and i
+    can't go on anymore"), and a test of the check-in must not break because the model
+    grew more certain.
+    """
+    from bot.crisis.rules_loader import load
+    from bot.crisis.tiers import assess
+
+    for language in load():
+        for rule in language.rules:
+            if language.code == "en" and rule.tier == "check_in":
+                for text, _kind in rule.examples:
+                    if assess(text).tier == "check_in":
+                        return text
+    raise AssertionError("no check-in rule example gets the check-in any more")

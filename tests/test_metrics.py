@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.metrics import label_sets
 from tests.conftest import ServedBot, start_bot, stop_bot
-from tests.support import OUTPUT, ROOT, RestClient, free_port, post_json, topics_of, wait_for_http
+from tests.support import OUTPUT, ROOT, RestClient, check_in_message, free_port, post_json, topics_of, wait_for_http
 
 pytestmark = [pytest.mark.metrics, pytest.mark.service]
 
@@ -134,7 +134,7 @@ def test_metrics_count_the_turns_topics_crisis_replies_and_limits(metered: Meter
 
 def test_a_check_in_is_counted_by_region(metered: MeteredBot) -> None:
     before = scrape(metered.rasa_metrics)
-    reply = _client(metered).say("i feel hopeless and i can't go on anymore", metadata={"region": "CA"})
+    reply = _client(metered).say(check_in_message(), metadata={"region": "CA"})
     assert "crisis_check" in topics_of(reply)
     assert delta(before, scrape(metered.rasa_metrics), "therapy_bot_check_ins_total", region="CA") == 1
 

@@ -25,7 +25,7 @@ import yaml
 
 from bot.channels.limits import MAX_MESSAGE_CHARS
 from tests.conftest import ServedBot, start_bot, stop_bot
-from tests.support import OUTPUT, RestClient, free_port, wait_for_http
+from tests.support import OUTPUT, RestClient, check_in_message, free_port, wait_for_http
 from tests.test_deploy_files import tool
 from tests.test_monitoring_files import PROMETHEUS_DIR, dashboard_queries
 
@@ -73,7 +73,7 @@ def prometheus() -> Iterator[str]:
             region = ("US", "GB", "CA")[index]
             person = RestClient(bot.base_url, f"prom-{uuid.uuid4().hex[:8]}")
             for text in ("how long is a session?", "how much does therapy cost?", "what's the capital of peru?",
-                         "i want to kill myself", "i feel hopeless and i can't go on anymore",
+                         "i want to kill myself", check_in_message(),
                          "x" * (MAX_MESSAGE_CHARS + 1)):
                 person.say(text, metadata={"region": region})
         time.sleep(5)  # the last turns scraped
