@@ -128,12 +128,23 @@ def new_data_dir(log_name: str) -> str:
     return tempfile.mkdtemp(prefix=f"{log_name}-", dir=TEST_DATA_ROOT)
 
 
+def _default_interrupt() -> None:
+    """Ctrl-C does what it does at a terminal, however pytest was started.
+
+    A shell runs a background job (``make test &`` without job control) with SIGINT
+    ignored, children inherit that, and bash cannot trap a signal ignored on entry: run.sh
+    then never heard the SIGINT that the stop test sends, and the test timed out.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run_sh(log_name: str, env: Dict[str, str], *args: str) -> subprocess.Popen:
     """``scripts/run.sh ARGS`` with ``env``, in a session of its own, its output in tests/output/LOG_NAME."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with open(OUTPUT / log_name, "wb") as log:
         return subprocess.Popen(
             ["scripts/run.sh", *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_default_interrupt,
         )
 
 
