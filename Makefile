@@ -33,8 +33,8 @@ $(VENV)/.installed: requirements.in requirements.lock scripts/find-python.sh
 train: $(MODEL) $(RISK_MODEL)  ## Train the Rasa model and the crisis risk model if missing or stale
 
 # The crisis layer's risk model: the project's own crisis corpus, batches and NLU data only.
-$(RISK_MODEL): $(VENV)/.installed $(wildcard data/nlu*.yml) $(wildcard tests/crisis/*.yml tests/crisis/first_contact/*.tsv) bot/crisis/risk_model.py bot/nlu/tfidf_scorer.py evaluation/corpus.py
-	$(PY) -m bot.crisis.risk_model --out $(dir $@)
+$(RISK_MODEL): $(VENV)/.installed $(wildcard data/nlu*.yml) $(wildcard tests/crisis/*.yml tests/crisis/first_contact/*.tsv) bot/crisis/risk_model.py training/risk_model.py bot/nlu/tfidf_scorer.py evaluation/corpus.py
+	$(PY) -m training.risk_model --out $(dir $@)
 
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@echo ">> training (data, domain, config or custom components changed)"

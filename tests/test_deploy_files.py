@@ -340,7 +340,7 @@ def test_dockerfile_model_stage_trains_what_make_train_trains() -> None:
     instructions = parse_dockerfile(DOCKERFILES["rasa"])
     train = [i.argument for i in instructions if i.keyword == "RUN" and "rasa train" in i.argument]
     assert train and "--fixed-model-name therapy-bot" in train[0]
-    risk = [i.argument for i in instructions if i.keyword == "RUN" and "bot.crisis.risk_model" in i.argument]
+    risk = [i.argument for i in instructions if i.keyword == "RUN" and "training.risk_model" in i.argument]
     assert risk and "--out models/risk-model" in risk[0], "the image needs the crisis risk model too"
     assert "COPY --from=model /app/models models" in [f"COPY {i.argument}" for i in instructions]
 
@@ -350,7 +350,7 @@ def test_runtime_images_hold_the_assistant_only(dockerfile: Tuple[str, List[Inst
     _, instructions = dockerfile
     copied = {source.rstrip("/") for i in final_stage(instructions) if i.keyword == "COPY"
               for source in i.argument.split()[:-1] if not source.startswith("--from")}
-    assert not copied & {"evaluation", "bench", "docgen", "tests", "tests/crisis", "."}, copied
+    assert not copied & {"evaluation", "training", "bench", "docgen", "tests", "tests/crisis", "."}, copied
 
 
 @pytest.mark.unit

@@ -64,10 +64,10 @@ def figures() -> Dict[str, List[str]]:
     from bot.channels.inputs import MAX_BODY_BYTES, MAX_SENDER_ID_CHARS
     from bot.channels.limits import DEFAULT_RATE_LIMIT_PER_MINUTE, MAX_MESSAGE_CHARS
     from bot.crisis.conversation import SIGNALS_FOR_CHECK_IN, WINDOW
-    from bot.crisis.risk_model import ANY_FALSE_ALARMS, CRISIS_FALSE_ALARMS, SIGNAL_FALSE_ALARMS
     from bot.crisis.screening import MAX_SCREENED_CHARS, MAX_WINDOWS, OVERLAP_CHARS, WINDOW_CHARS
     from bot.nlu.crisis_guard import CLASSIFIER_MIN_CONFIDENCE, QUESTION_MIN_CONFIDENCE
     from tests.test_soak import SENDERS, TURNS
+    from training.risk_model import ANY_FALSE_ALARMS, CRISIS_FALSE_ALARMS, SIGNAL_FALSE_ALARMS
 
     action_timeout = _constant("DEFAULT_ACTION_TIMEOUT_SECONDS")
     config = load_yaml(ROOT / "config.yml")
