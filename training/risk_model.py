@@ -33,7 +33,7 @@ import numpy as np
 import yaml
 
 from bot.crisis.risk_model import NONE, ROOT, RiskModel, Thresholds, model_dir, segments
-from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline
+from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline, fit_single_threaded
 from evaluation import corpus
 
 #: Largest share of held-out harmless messages allowed to get the crisis reply from the model.
@@ -107,7 +107,7 @@ def _expand(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[List[str], List[str]
 
 def _fit(rows: Sequence[Tuple[str, str, bool]], thresholds: Thresholds) -> RiskModel:
     texts, labels = _expand(rows)
-    pipeline = build_pipeline(_C, _MAX_ITER, _CHAR_NGRAMS).fit(texts, labels)
+    pipeline = fit_single_threaded(build_pipeline(_C, _MAX_ITER, _CHAR_NGRAMS), texts, labels)
     return RiskModel(TfidfScorer.from_pipeline(pipeline), thresholds)
 
 

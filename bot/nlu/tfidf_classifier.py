@@ -29,7 +29,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
 from bot.nlu.questions import asked_text, question_clauses, question_sentences
-from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline
+from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline, fit_single_threaded
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         """Fits on every intent example and stores the model."""
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         pipeline = self._build_pipeline()
-        pipeline.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
+        fit_single_threaded(pipeline, [m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
         self._scorer = TfidfScorer.from_pipeline(pipeline)
         with self._model_storage.write_to(self._resource) as directory:
             self._scorer.save(directory)
