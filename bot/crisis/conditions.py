@@ -282,6 +282,13 @@ def past_only(ctx: Ctx, m: Match) -> bool:
     return False
 
 
+def unwanted_thought(ctx: Ctx, m: Match) -> bool:
+    """True when the message tells an intrusive thought that the speaker disowns and does not want."""
+    w = m.words
+    return (ctx.message_has(w["intrusive_markers"]) and ctx.message_has(w["thought_disowned"])
+            and not ctx.message_has(w["thought_wanted"]) and not ctx.message_has(w["risk_returns"]))  # fmt: skip
+
+
 def speaker_age(ctx: Ctx, w: LangWords) -> Tuple[bool, bool]:
     """(minor, adult): whether the message says the speaker (or victim) is a child / an adult."""
     if "age" not in ctx.cache:
@@ -398,6 +405,7 @@ _TESTS: Dict[str, Callable[[Ctx, Match, Any], bool]] = {
     "not_topic_question": lambda ctx, m, p: not topic_only(ctx, m),
     "speaker_age": lambda ctx, m, p: speaker_age(ctx, m.words)[0 if p == "minor" else 1] == (p != "not_adult"),
     "not_past_only": lambda ctx, m, p: not past_only(ctx, m),
+    "not_unwanted_thought": lambda ctx, m, p: not unwanted_thought(ctx, m),
     "quantity_at_least": _quantity,
     "after_loss": lambda ctx, m, p: ctx.message_has(m.words["loss"]),
 }
@@ -433,4 +441,5 @@ CONDITION_WORDS = (
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
     "bereavement_before", "bereavement_link", "bereaved_distress", "attempt_words", "death_past",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
+    "intrusive_markers", "thought_disowned", "thought_wanted",
 )  # fmt: skip
