@@ -50,8 +50,12 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        """Regularisation and ranking length; tuned on the held-out set (see module doc)."""
-        return {"C": 30.0, "ranking_length": 10, "max_iter": 3000}
+        """Regularisation and ranking length; tuned on the held-out set (see module doc).
+
+        ``tol`` 1e-3 instead of scikit-learn's 1e-4: the fit stops a few seconds earlier, with
+        the same top-1 on the held-out batches A, D, F, J and the test set (bench/tried.md).
+        """
+        return {"C": 30.0, "ranking_length": 10, "max_iter": 3000, "tol": 1e-3}
 
     def __init__(
         self,
@@ -78,7 +82,7 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def _build_pipeline(self) -> Pipeline:
-        return build_pipeline(self._config["C"], self._config["max_iter"])
+        return build_pipeline(self._config["C"], self._config["max_iter"], tol=self._config["tol"])
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits on every intent example and stores the model."""

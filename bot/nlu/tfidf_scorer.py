@@ -168,7 +168,7 @@ def _feature_ids(settings: Dict[str, Any], vocabulary: Dict[str, int]) -> Callab
     return lambda text: np.concatenate([empty, *map(word_ids, preprocess(text).split())])
 
 
-def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5)) -> Pipeline:
+def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5), tol: float = 1e-4) -> Pipeline:
     """Word 1-2-grams and character n-grams (robust to typos), logistic regression on top."""
     features = FeatureUnion(
         [
@@ -176,7 +176,7 @@ def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, sublinear_tf=True)),
         ]
     )
-    classifier = LogisticRegression(C=C, max_iter=max_iter, class_weight="balanced")
+    classifier = LogisticRegression(C=C, max_iter=max_iter, tol=tol, class_weight="balanced")
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
