@@ -52,10 +52,12 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[str, Any]:
         """Regularisation and ranking length; tuned on the held-out set (see module doc).
 
-        ``tol`` 1e-3 instead of scikit-learn's 1e-4: the fit stops a few seconds earlier, with
-        the same top-1 on the held-out batches A, D, F, J and the test set (bench/tried.md).
+        ``tol`` 1e-2 instead of scikit-learn's 1e-4: the fit stops after about 116 iterations
+        instead of 171 (a quarter of the training time), with the same top-1 on the held-out
+        batches A, D, F, J and the test set and the same answers on the held-out batches
+        through the whole pipeline (bench/tried.md).
         """
-        return {"C": 30.0, "ranking_length": 10, "max_iter": 3000, "tol": 1e-3}
+        return {"C": 30.0, "ranking_length": 10, "max_iter": 3000, "tol": 1e-2}
 
     def __init__(
         self,
