@@ -219,12 +219,34 @@ def topic_only(ctx: Ctx, m: Match) -> bool:
         return True  # a general question: "why do survivors of assault not report?"
     if w["reported_question"].has(head) and ctx.message_has(w["routine_question"]):
         return not ctx.message_has(w["answer_yes"])  # "my doctor asked if I ever self-harmed, a routine question"
+    if _professional_asking(ctx, m):
+        return True  # "As a hospital chaplain I sit with families after a suicide; I'm not in any danger"
     if m.kind == "other_person" and ctx.before(m.start, 1) == ["about"]:
         # "how do I talk to my teen about self-harm" (the speaker talks) is a parenting
         # question; "my friend is talking about suicide" (the friend talks) is a warning sign.
         for k in range(m.start - 1, max(0, m.start - 10) - 1, -1):
             if ctx.lem[k] in w["talk_verbs"] or ctx.low[k] in w["talk_verbs"]:
                 return subject(ctx, Match(k, k + 1, w)) in ("self", "you", "none")
+    return False
+
+
+def _professional_asking(ctx: Ctx, m: Match) -> bool:
+    """The speaker names their role (a nurse, "teacher here") and says it is not about them.
+
+    Also needed: no sign of distress or of risk coming back anywhere in the message, and no
+    "I" or thought word just before the phrase ("I've been thinking about suicide" still
+    fires, whoever says it).
+    """
+    w = m.words
+    if not ctx.message_has(w["not_personal"]) or ctx.message_has(w["bereaved_distress"]) or ctx.message_has(
+            w["risk_returns"]):  # fmt: skip
+        return False
+    if any(t in w["first_person"] or t in w["thought_words"] for t in ctx.before(m.start, 3)):
+        return False
+    for j, tok in enumerate(ctx.low):
+        if tok in w["role_nouns"] and (w["role_frames"].has(" ".join(ctx.low[max(0, j - 6) : j]))
+                                       or ctx.low[j + 1 : j + 2] == ["here"]):  # fmt: skip
+            return True
     return False
 
 
@@ -441,5 +463,6 @@ CONDITION_WORDS = (
     "after_contracted_is", "accident", "not_self_injury_next", "laughter", "fiction", "grief", "loss", "common",
     "bereavement_before", "bereavement_link", "bereaved_distress", "attempt_words", "death_past",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
-    "intrusive_markers", "thought_disowned", "thought_wanted",
+    "intrusive_markers", "thought_disowned", "thought_wanted", "role_nouns", "role_frames", "not_personal",
+    "thought_words",
 )  # fmt: skip
