@@ -50,5 +50,6 @@ def test_report_tells_batches_in_the_training_data_from_held_out_ones() -> None:
     assert status == {
         "questions_A": False, "questions_C": True, "questions_D": False, "questions_E": True,
         "questions_F": False, "questions_G": True, "questions_H": True, "questions_I": True,
-        "questions_J": False, "questions_K": True, "questions_L": True, "questions_M": True, "questions_N": False, "questions_O": True,
+        "questions_J": False, "questions_K": True, "questions_L": True, "questions_M": True,
+        "questions_N": False, "questions_O": True,
     }
