@@ -30,6 +30,10 @@ CHECK_IN_CANDIDATES = [
     "honestly i'm just done with everything",
     "i feel like giving up on everything",
     "i can't see a way forward anymore",
+    # check-ins of the rules with a low risk-model score, so a retrained model rarely moves them
+    "i'm in a really dark place right now",
+    "i feel hopeless about everything",
+    "i've been having dark thoughts",
 ]
 WEAK_SIGNAL_CANDIDATES = [
     "i don't really talk to anyone anymore",
