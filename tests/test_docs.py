@@ -266,9 +266,10 @@ def test_links_between_pages_resolve() -> None:
 
 
 #: Rows taken out of a first-contact batch after its figure was recorded (at risk, harmless),
-#: as docs/crisis-generalisation.md itself says: rows of crisis_D, H, J, L and P matched evaluation-only text.
+#: as docs/crisis-generalisation.md itself says: rows of crisis_D, H, J, L, P and R matched evaluation-only text.
 REMOVED_AFTER_SCORING = {
     "crisis_D": (0, 1), "crisis_H": (0, 1), "crisis_J": (0, 1), "crisis_L": (0, 1), "crisis_P": (0, 1),
+    "crisis_R": (1, 0),
 }
 
 
