@@ -9,7 +9,7 @@ import pytest
 
 from bot.crisis import conversation, risk_model, tiers
 from bot.crisis.conversation import Turn, needs_check_in, turns_since_reply
-from bot.crisis.risk_model import RiskModel, RiskScore, Thresholds, segments
+from bot.crisis.risk_model import LengthBand, RiskModel, RiskScore, Thresholds, common_scale, segments
 
 
 @pytest.mark.unit
@@ -23,6 +23,30 @@ def test_segments_read_each_sentence_and_a_short_message_whole() -> None:
     assert any("i want to die" in piece for piece in pieces)
     assert all(len(piece) <= 400 for piece in pieces)
     assert segments("   ") == []
+
+
+@pytest.mark.unit
+def test_each_length_band_maps_its_own_thresholds_onto_the_common_ones() -> None:
+    common = Thresholds(crisis=0.9, check_in=0.7, signal=0.4)
+    bands = [
+        LengthBand(3, Thresholds(crisis=0.8, check_in=0.6, signal=0.3)),
+        LengthBand(None, Thresholds(crisis=0.95, check_in=0.8, signal=0.5)),
+    ]
+    assert common_scale(0.6, 2, common, bands) == pytest.approx(0.7)  # a short message at its band's check-in
+    assert common_scale(0.6, 9, common, bands) == pytest.approx(0.5)  # the same raw score, long: below check-in
+    assert common_scale(0.8, 9, common, bands) == pytest.approx(0.7)
+    assert common_scale(0.95, 9, common, bands) == pytest.approx(0.9)
+    scores = [common_scale(raw / 100, 9, common, bands) for raw in range(101)]
+    assert scores == sorted(scores) and scores[0] == 0.0 and scores[-1] == 1.0, "monotone, ends fixed"
+    assert common_scale(0.6, 2, common, []) == 0.6, "no bands: the raw score"
+
+
+@pytest.mark.model
+def test_the_stored_model_calibrates_each_length_band() -> None:
+    model = tiers.shared_risk_model()
+    assert model.bands and model.bands[-1].max_segments is None
+    with pytest.raises(ValueError, match="length bands"):
+        RiskModel(model._scorer, model.thresholds, list(reversed(model.bands)))
 
 
 @pytest.mark.model

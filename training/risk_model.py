@@ -16,7 +16,9 @@ is scored by a model fitted on the other four, and on those out-of-fold scores o
 harmless messages written to look risky (the must-not corpus and the batches' harmless
 rows) the crisis threshold is the lowest at which at most ``CRISIS_FALSE_ALARMS`` of them
 would get the crisis reply, the check-in threshold the lowest at which at most
-``ANY_FALSE_ALARMS`` would get either. The model is then fitted on everything and stored
+``ANY_FALSE_ALARMS`` would get either. The same is done within each length band
+(``LENGTH_BANDS``, counted in scored pieces), so that a long harmless story is no likelier
+to get a check-in than a short one. The model is then fitted on everything and stored
 with its thresholds.
 """
 
@@ -32,7 +34,16 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import yaml
 
-from bot.crisis.risk_model import NONE, ROOT, RiskModel, Thresholds, model_dir, segments
+from bot.crisis.risk_model import (
+    NONE,
+    ROOT,
+    LengthBand,
+    RiskModel,
+    Thresholds,
+    common_scale,
+    model_dir,
+    segments,
+)
 from bot.nlu.tfidf_scorer import TfidfScorer, build_pipeline, fit_single_threaded
 from evaluation import corpus
 
@@ -53,6 +64,13 @@ _C = 10.0
 #: and a quarter fewer n-grams to look up per message.
 _CHAR_NGRAMS = (3, 5)
 _MAX_ITER = 3000
+#: Upper limits (in scored pieces, ``segments``) of the length bands calibrated apart; the
+#: last band takes everything longer. Out of fold on the project's data (stop 17), bands of
+#: 1-3, 4-7 and 8+ pieces kept the false alarms at 5% in each band (8+ had 8.7% with one
+#: set of thresholds) and raised safe responses on at-risk messages from 89.9% to 90.6%.
+LENGTH_BANDS = (3, 7)
+#: A band with fewer held-out harmless messages than this keeps the common thresholds.
+_MIN_BAND = 200
 
 _FOLDS = 5
 
@@ -105,10 +123,10 @@ def _expand(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[List[str], List[str]
     return texts, labels
 
 
-def _fit(rows: Sequence[Tuple[str, str, bool]], thresholds: Thresholds) -> RiskModel:
+def _fit(rows: Sequence[Tuple[str, str, bool]], thresholds: Thresholds, bands: Sequence[LengthBand] = ()) -> RiskModel:
     texts, labels = _expand(rows)
     pipeline = fit_single_threaded(build_pipeline(_C, _MAX_ITER, _CHAR_NGRAMS), texts, labels)
-    return RiskModel(TfidfScorer.from_pipeline(pipeline), thresholds)
+    return RiskModel(TfidfScorer.from_pipeline(pipeline), thresholds, bands)
 
 
 def _lowest_threshold(scores: Sequence[float], allowed_share: float) -> float:
@@ -119,35 +137,48 @@ def _lowest_threshold(scores: Sequence[float], allowed_share: float) -> float:
     return float(np.nextafter(ordered[allowed], 1.0)) if allowed < len(ordered) else 0.0
 
 
-def calibrate(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[Thresholds, Dict[str, float]]:
-    """Thresholds from out-of-fold scores (each fold scored by a model fitted without it)."""
-    harmless: List[float] = []
-    risky: List[float] = []
+def _thresholds(harmless: Sequence[float]) -> Thresholds:
+    return Thresholds(
+        crisis=_lowest_threshold(harmless, CRISIS_FALSE_ALARMS),
+        check_in=_lowest_threshold(harmless, ANY_FALSE_ALARMS),
+        signal=_lowest_threshold(harmless, SIGNAL_FALSE_ALARMS),
+    )
+
+
+def _band(pieces: int) -> int:
+    return next((i for i, limit in enumerate(LENGTH_BANDS) if pieces <= limit), len(LENGTH_BANDS))
+
+
+def calibrate(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[Thresholds, List[LengthBand], Dict[str, float]]:
+    """Common and per-band thresholds from out-of-fold scores (each fold scored by a model fitted without it)."""
+    harmless: List[Tuple[float, int]] = []
+    risky: List[Tuple[float, int]] = []
     for fold in range(_FOLDS):
         model = _fit([r for r in rows if _fold(r[1]) != fold], Thresholds(1.0, 1.0, 1.0))
         for label, text, hard in rows:
             if _fold(text) != fold or not (hard or label != NONE):
                 continue
-            (harmless if hard else risky).append(model.score(text).score)
-    thresholds = Thresholds(
-        crisis=_lowest_threshold(harmless, CRISIS_FALSE_ALARMS),
-        check_in=_lowest_threshold(harmless, ANY_FALSE_ALARMS),
-        signal=_lowest_threshold(harmless, SIGNAL_FALSE_ALARMS),
-    )
+            (harmless if hard else risky).append((model.score(text).score, len(segments(text))))
+    thresholds = _thresholds([s for s, _ in harmless])
+    bands = []
+    for band, limit in enumerate((*LENGTH_BANDS, None)):
+        scores = [s for s, pieces in harmless if _band(pieces) == band]
+        bands.append(LengthBand(limit, _thresholds(scores) if len(scores) >= _MIN_BAND else thresholds))
+    mapped = [common_scale(s, pieces, thresholds, bands) for s, pieces in risky]
     report = {
         "held_out_harmless": len(harmless),
         "held_out_at_risk": len(risky),
-        "at_risk_crisis": sum(s >= thresholds.crisis for s in risky) / max(1, len(risky)),
-        "at_risk_safe": sum(s >= thresholds.check_in for s in risky) / max(1, len(risky)),
+        "at_risk_crisis": sum(s >= thresholds.crisis for s in mapped) / max(1, len(mapped)),
+        "at_risk_safe": sum(s >= thresholds.check_in for s in mapped) / max(1, len(mapped)),
     }
-    return thresholds, report
+    return thresholds, bands, report
 
 
 def train(out: Path) -> Dict[str, float]:
     """Calibrate, refit on all the data, store; returns the held-out figures."""
     rows = training_rows()
-    thresholds, report = calibrate(rows)
-    _fit(rows, thresholds).save(out)
+    thresholds, bands, report = calibrate(rows)
+    _fit(rows, thresholds, bands).save(out)
     return {
         **report,
         "crisis_threshold": thresholds.crisis,
