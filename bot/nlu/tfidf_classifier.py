@@ -56,8 +56,13 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         instead of 171 (a quarter of the training time), with the same top-1 on the held-out
         batches A, D, F, J and the test set and the same answers on the held-out batches
         through the whole pipeline (bench/tried.md).
+
+        Character 3-5-grams seen in at least two training texts (``char_ngrams``,
+        ``char_min_df``) instead of every 2-5-gram: the fit took 24 s instead of 46 s, with
+        top-1 on the six held-out batches within a point each way (mean 0.917 against 0.918)
+        and 0.952 against 0.957 on the test set (bench/tried.md).
         """
-        return {"C": 30.0, "ranking_length": 10, "max_iter": 3000, "tol": 1e-2}
+        return {"C": 30.0, "ranking_length": 10, "max_iter": 3000, "tol": 1e-2, "char_ngrams": [3, 5], "char_min_df": 2}
 
     def __init__(
         self,
@@ -84,7 +89,10 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def _build_pipeline(self) -> Pipeline:
-        return build_pipeline(self._config["C"], self._config["max_iter"], tol=self._config["tol"])
+        config = self._config
+        return build_pipeline(
+            config["C"], config["max_iter"], tuple(config["char_ngrams"]), config["tol"], config["char_min_df"]
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits on every intent example and stores the model."""

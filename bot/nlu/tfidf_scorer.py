@@ -168,12 +168,20 @@ def _feature_ids(settings: Dict[str, Any], vocabulary: Dict[str, int]) -> Callab
     return lambda text: np.concatenate([empty, *map(word_ids, preprocess(text).split())])
 
 
-def build_pipeline(C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5), tol: float = 1e-4) -> Pipeline:
-    """Word 1-2-grams and character n-grams (robust to typos), logistic regression on top."""
+def build_pipeline(
+    C: float, max_iter: int, char_ngrams: Tuple[int, int] = (2, 5), tol: float = 1e-4, char_min_df: int = 1
+) -> Pipeline:
+    """Word 1-2-grams and character n-grams (robust to typos), logistic regression on top.
+
+    ``char_min_df``: character n-grams seen in fewer training texts are left out.
+    """
     features = FeatureUnion(
         [
             ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, sublinear_tf=True)),
+            (
+                "chars",
+                TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, sublinear_tf=True, min_df=char_min_df),
+            ),
         ]
     )
     classifier = LogisticRegression(C=C, max_iter=max_iter, tol=tol, class_weight="balanced")
