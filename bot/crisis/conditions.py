@@ -277,7 +277,7 @@ def past_only(ctx: Ctx, m: Match) -> bool:
     Past: a marker ("years ago", "used to", "when I was 15", "in 2018"; "last year" only for
     someone else) in the phrase's sentence, no turn to the present ("but", "now") in between.
     Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
-    names no one else (when the risk is someone else's, it may name them), not undone ("was
+    names no one else (when the risk or the phrase is someone else's, it may name them), not undone ("was
     fine", "fine, but", "fine, I just"); no sign it is back.
     """
     w = m.words
@@ -299,7 +299,7 @@ def past_only(ctx: Ctx, m: Match) -> bool:
         nxt = next(i for i, t in enumerate(after) if t in w["clause_boundary"] or not t)  # where its clause ends
         undone = [t for t in before if t in w["negation_cues"] or t in w["fine_undone"]] + [
             t for t in after[nxt : nxt + 3] if t in w["fine_undone"] or (t.isalpha() and t in w["clause_boundary"])]
-        if (not others or m.kind == "other_person") and not undone:
+        if (not others or m.kind == "other_person" or subject(ctx, m) == "other") and not undone:
             return True
     return False
 
