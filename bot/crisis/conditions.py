@@ -107,6 +107,26 @@ class Ctx:
             self.cache[key] = words.has(self.joined)
         return self.cache[key]
 
+    def message_says(self, words: Words, lang: LangWords) -> bool:
+        """Whether the message contains one of ``words`` that the speaker does not deny.
+
+        Denied: "I" with a negation cue in the three words before ("I'm not thinking of doing
+        the same", "I'm not going to"). Not denied: someone else's negation ("everyone tells
+        me not to follow him") or a cue that negates nothing ("I don't know how to go on",
+        ``negation_not_before``).
+        """
+        if not self.message_has(words) or words.regex is None:
+            return False
+        cues, not_before, speaker = lang["negation_cues"], lang["negation_not_before"], lang["self_subject"]
+        for found in words.regex.finditer(self.joined):
+            k = self.joined[: found.start()].count(" ")
+            negated = any(self.low[j] in cues and not any(t in not_before for t in self.low[j + 1 : k])
+                          and any(t in speaker for t in self.low[max(0, j - 2) : j])
+                          for j in range(max(0, k - 3), k))  # fmt: skip
+            if not negated:
+                return True
+        return False
+
 
 @dataclass
 class Match:
@@ -253,7 +273,7 @@ def _professional_asking(ctx: Ctx, m: Match) -> bool:
 def bereavement_only(ctx: Ctx, m: Match) -> bool:
     """True when the phrase tells someone else's death by suicide and the speaker shows no distress."""
     w = m.words
-    if ctx.message_has(w["bereaved_distress"]):
+    if ctx.message_says(w["bereaved_distress"], w):
         return False
     before = ctx.before(m.start, 8)
     if any(t in w["attempt_words"] for t in before + ctx.low[m.start : m.end + 1]):
@@ -308,7 +328,8 @@ def unwanted_thought(ctx: Ctx, m: Match) -> bool:
     """True when the message tells an intrusive thought that the speaker disowns and does not want."""
     w = m.words
     return (ctx.message_has(w["intrusive_markers"]) and ctx.message_has(w["thought_disowned"])
-            and not ctx.message_has(w["thought_wanted"]) and not ctx.message_has(w["risk_returns"]))  # fmt: skip
+            and not ctx.message_says(w["thought_wanted"], w)
+            and not ctx.message_has(w["risk_returns"]))  # fmt: skip
 
 
 def speaker_age(ctx: Ctx, w: LangWords) -> Tuple[bool, bool]:
