@@ -388,6 +388,8 @@ def _quantity(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
     ages = {g for g in age.groups() if g} if age else set()
     for j in range(s, e):
         tok = ctx.low[j]
+        if j > 0 and ctx.low[j - 1] in m.words["age_before"]:
+            continue  # "my son is 19", "im 20": an age
         if tok.isdigit() and p["n"] <= int(tok) < 10_000 and tok not in ages:
             nxt = ctx.low[j + 1] if j + 1 < ctx.n else ""
             if nxt not in m.words["units"]:
@@ -485,5 +487,5 @@ CONDITION_WORDS = (
     "bereavement_before", "bereavement_link", "bereaved_distress", "attempt_words", "death_past",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
     "intrusive_markers", "thought_disowned", "thought_wanted", "role_nouns", "role_frames", "not_personal",
-    "thought_words",
+    "thought_words", "age_before",
 )  # fmt: skip
