@@ -65,9 +65,12 @@ _C = 10.0
 _CHAR_NGRAMS = (3, 5)
 _MAX_ITER = 3000
 #: Upper limits (in scored pieces, ``segments``) of the length bands calibrated apart; the
-#: last band takes everything longer. Out of fold on the project's data (stop 17), bands of
-#: 1-3, 4-7 and 8+ pieces kept the false alarms at 5% in each band (8+ had 8.7% with one
-#: set of thresholds) and raised safe responses on at-risk messages from 89.9% to 90.6%.
+#: last band takes everything longer. Out of fold on the project's data (stop 17), 8+ pieces
+#: had 8.7% false alarms with one set of thresholds, 4-7 pieces 5.5%, 1-3 pieces 3.8%. A
+#: band may raise the common thresholds, never lower them: lowering them for short messages
+#: (to spend their whole 5% there) raised the must-not corpus's check-ins from 8 to 18 of
+#: 544, past its 3% target. With raising only, out of fold: false alarms 5.0% -> 4.4%, safe
+#: responses on at-risk messages 89.9% -> 89.3%.
 LENGTH_BANDS = (3, 7)
 #: A band with fewer held-out harmless messages than this keeps the common thresholds.
 _MIN_BAND = 200
@@ -163,7 +166,13 @@ def calibrate(rows: Sequence[Tuple[str, str, bool]]) -> Tuple[Thresholds, List[L
     bands = []
     for band, limit in enumerate((*LENGTH_BANDS, None)):
         scores = [s for s, pieces in harmless if _band(pieces) == band]
-        bands.append(LengthBand(limit, _thresholds(scores) if len(scores) >= _MIN_BAND else thresholds))
+        own = _thresholds(scores) if len(scores) >= _MIN_BAND else thresholds
+        raised = Thresholds(
+            crisis=max(own.crisis, thresholds.crisis),
+            check_in=max(own.check_in, thresholds.check_in),
+            signal=max(own.signal, thresholds.signal),
+        )
+        bands.append(LengthBand(limit, raised))
     mapped = [common_scale(s, pieces, thresholds, bands) for s, pieces in risky]
     report = {
         "held_out_harmless": len(harmless),
