@@ -24,6 +24,8 @@ from spacy.tokens import Doc
 
 #: Sentence boundaries (a token made only of these characters ends a sentence).
 _BOUNDARY_CHARS = set(".!?;…")
+#: Quotation marks, skipped when reading a reported answer ('said "no"').
+_QUOTES = frozenset({'"', "'", "“", "”", "‘", "’"})
 
 
 @dataclass
@@ -191,7 +193,9 @@ def negation(ctx: Ctx, m: Match) -> str | None:
     A negation cancels a phrase only when it governs it: same clause, before the phrase,
     no "I" in between ("no one knows I'm suicidal" is not negated); "not going to lie" and
     "can't stop thinking" are not negations; "can't say I'm not" adds risk; "not yet" keeps
-    it. A negative answer to a reported question ("asked if I was suicidal, I said no") is.
+    it. A negative answer to a reported question ("asked if I was suicidal, I said no") is,
+    also a few sentences on ("...and she laughed and said "god no""), unless the message turns
+    after it ("but later she told me").
     """
     w = m.words
     cue: int | None = None
@@ -213,10 +217,19 @@ def negation(ctx: Ctx, m: Match) -> str | None:
         if any(t in w["negation_keeps_risk"] for t in ctx.after(m.end, 4)):
             return None
         return "negated"
-    tail = " ".join(ctx.after(m.end, 6))
+    if w["reported_question"].has(" ".join(ctx.before(m.start, 10))):
+        # "I asked her if she'd thought of hurting herself and she laughed and said "god no"":
+        # the answer may come later, across sentences, unless the message turns ("but", "now").
+        window = [t for t in ctx.low[m.end : m.end + 30] if t not in _QUOTES]
+    else:
+        window = ctx.after(m.end, 8)
+    reported = len(window) > 8
+    full = " ".join(window)
+    tail = full if reported else " ".join(window[:6])  # a prefix of ``full``
     found = w["negation_answers"].regex.search(tail) if w["negation_answers"].regex else None
-    rest = " ".join(ctx.after(m.end, 8))[found.end() :].split()[:1] if found else []  # the word after the answer
-    if found and not any(t in w["negation_answer_exceptions"] for t in rest):
+    after = full[found.end() :].split() if found else []
+    turned = reported and w["answer_turns"].has(" ".join(after[:4]))  # "said no, but later she told me"
+    if found and not turned and not any(t in w["negation_answer_exceptions"] for t in after[:1]):
         return "negated"
     return None
 
@@ -487,5 +500,5 @@ CONDITION_WORDS = (
     "bereavement_before", "bereavement_link", "bereaved_distress", "attempt_words", "death_past",
     "past_markers", "present_turn", "present_fine", "risk_returns", "third_person", "fine_undone", "past_for_others",
     "intrusive_markers", "thought_disowned", "thought_wanted", "role_nouns", "role_frames", "not_personal",
-    "thought_words", "age_before",
+    "thought_words", "age_before", "answer_turns",
 )  # fmt: skip
