@@ -211,7 +211,7 @@ def rule_verdicts(texts: Sequence[str]) -> List[Tuple[str, bool]]:
     detector = shared_detector()
     out = []
     for text in texts:
-        detection, negated = detector.screen(text)
+        detection, negated, _considered = detector.screen(text)
         out.append((getattr(detection, "tier", "crisis") if detection is not None else "none", negated))
     return out
 

@@ -98,6 +98,20 @@ def test_classifier_crisis_under_fallback_escalates_with_a_weak_model_signal(mon
 
 
 @pytest.mark.model
+def test_classifier_crisis_does_not_overrule_the_rules_judgement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wording a rule saw and ruled out (negated, or an exception held) is not escalated by the classifier."""
+    signal = shared_risk_model().thresholds.signal
+    ranking = [{"name": "crisis", "confidence": 0.9}, {"name": "out_of_scope", "confidence": 0.05}]
+    for considered in (True, False):
+        verdict = Assessment("none", score=signal, considered=considered)
+        monkeypatch.setattr(crisis_guard, "assess", lambda text, v=verdict: v)
+        message = Message(data={"text": "i don't want to live in this city anymore", "intent": ranking[0],
+                                "intent_ranking": ranking})
+        _guard().process([message])
+        assert (message.get("intent")["name"] == "crisis") is not considered
+
+
+@pytest.mark.model
 def test_classifier_crisis_alone_does_not_escalate_without_a_model_signal(monkeypatch: pytest.MonkeyPatch) -> None:
     _model_sees(monkeypatch, shared_risk_model().thresholds.signal / 2)
     ranking = [{"name": "crisis", "confidence": 0.9}, {"name": "out_of_scope", "confidence": 0.05}]

@@ -69,8 +69,15 @@ def test_a_failing_condition_does_not_hide_risk(detector: CrisisDetector, monkey
 
     monkeypatch.setattr(conditions, "negation", broken)
     monkeypatch.setattr("bot.crisis.engine.negation", broken)
-    result, negated = detector.screen("i want to kill myself")
-    assert result is not None and result.kind == "self" and not negated
+    result, negated, considered = detector.screen("i want to kill myself")
+    assert result is not None and result.kind == "self" and not negated and not considered
+
+
+def test_the_rules_say_when_they_ruled_risk_wording_out(detector: CrisisDetector) -> None:
+    """Negated or excepted wording is reported, so a word-counting classifier cannot overrule it."""
+    assert detector.screen("i'm not suicidal, just curious") == (None, True, True)
+    assert detector.screen("i don't want to live in this city anymore") == (None, False, True)
+    assert detector.screen("how long is a first session?") == (None, False, False)
 
 
 # --------------------------------------------------------------------------- the strict loader

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import numpy as np
 import spacy
@@ -55,6 +55,20 @@ class Detection:
     kind: str
     rule: str
     tier: str = "crisis"
+
+
+class RuleVerdict(NamedTuple):
+    """What the rules made of a message.
+
+    ``negated``: risk wording was seen and the speaker negated it ("I'm not suicidal, just
+    curious"). ``considered``: risk wording was seen and a rule's condition ruled it out
+    (negated, or an exception such as "don't want to live *in this city*"). Either way the
+    rules judged the words, and a word-counting classifier must not overrule them.
+    """
+
+    detection: Detection | None
+    negated: bool = False
+    considered: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,41 +175,38 @@ class CrisisDetector:
     # -- public API ----------------------------------------------------------------
     def detect(self, text: str) -> Detection | None:
         """Return the most urgent crisis signal in ``text``, or ``None``."""
-        return self.screen(text)[0]
+        return self.screen(text).detection
 
-    def screen(self, text: str) -> Tuple[Detection | None, bool]:
-        """The most urgent crisis signal, and whether risk wording was seen and negated.
-
-        The second value is True for "I'm not suicidal, just curious": the wording was
-        considered and the speaker negated it, so the NLU guard does not let a
-        word-counting classifier, which cannot read negation, overrule that judgement.
+    def screen(self, text: str) -> RuleVerdict:
+        """The most urgent crisis signal, and whether the rules saw risk wording and ruled it out.
 
         Never raises on string input: if judging a rule fails, the rules whose patterns match
         fire without their conditions (a false alarm costs one kind reply; a crash, the reply).
         """
         norm = prepare(text)
         if not norm:
-            return None, False
+            return RuleVerdict(None)
         negated: List[str] = []
+        excepted: List[str] = []
         try:
-            found = self._all(norm, negated)
+            found = self._all(norm, negated, excepted)
         except Exception:  # pragma: no cover - exercised by a test that breaks a condition
             ctx = self._context(norm)
             hits = [self.rules[rule_id] for rule_id, *_ in self._matches(ctx)]
             hits.sort(key=lambda rule: _TIER_RANK[rule.tier])
-            return (Detection("self" if hits[0].kind == "infer" else hits[0].kind, hits[0].id, hits[0].tier)
-                    if hits else None), False  # fmt: skip
+            return RuleVerdict(Detection("self" if hits[0].kind == "infer" else hits[0].kind, hits[0].id, hits[0].tier)
+                             if hits else None)  # fmt: skip
         if not found:
-            return None, bool(negated)
-        return found[0], False
+            return RuleVerdict(None, bool(negated), bool(negated or excepted))
+        return RuleVerdict(found[0])
 
     def analyse(self, text: str) -> List[Detection]:
         """Every detection in ``text`` (most urgent first, no repeats), for evaluation and debugging."""
         norm = prepare(text)
-        return list(dict.fromkeys(self._all(norm, []))) if norm else []
+        return list(dict.fromkeys(self._all(norm, [], []))) if norm else []
 
     # -- internals -------------------------------------------------------------------
-    def _all(self, norm: str, negated: List[str]) -> List[Detection]:
+    def _all(self, norm: str, negated: List[str], excepted: List[str]) -> List[Detection]:
         ctx = self._context(norm)
         found: List[Tuple[Tuple[int, int, int], Detection]] = []
         seen: Dict[str, int] = {}
@@ -206,7 +217,9 @@ class CrisisDetector:
             rule = self.rules[rule_id]
             det = self._judge(ctx, rule, Match(start, end, self._lang[rule_id].condition_words, number=number),
                               negated)  # fmt: skip
-            if det is not None:
+            if det is None:
+                excepted.append(rule_id)
+            else:
                 found.append(((_TIER_RANK[det.tier], _RANK[det.kind], start), det))
         found.sort(key=lambda item: item[0])
         return [det for _, det in found]
@@ -302,4 +315,4 @@ class CrisisDetector:
         return unique
 
 
-__all__ = ["Detection", "CrisisDetector"]
+__all__ = ["Detection", "CrisisDetector", "RuleVerdict"]

@@ -128,7 +128,7 @@ def _screening(text: str) -> Generator[None, None, Screening]:
     text = _prepared(text)
     if len(text) > MAX_SCREENED_CHARS:
         return _unscreened(text)
-    best, excerpt, negated, read = NONE, "", False, 0
+    best, excerpt, negated, considered, read = NONE, "", False, False, 0
     for window in windows(text):
         if read:
             yield
@@ -137,12 +137,13 @@ def _screening(text: str) -> Generator[None, None, Screening]:
             return _unscreened(text, FAILED_SOURCE, read)
         read += 1
         negated = negated or found.negated
+        considered = considered or found.considered
         if found.shows_risk and _rank(found) < _rank(best):
             best, excerpt = found, window
         if best.tier == "crisis" and best.kind == PRIORITY[0]:
             break
-    if not best.shows_risk and negated:
-        best = Assessment("none", negated=True)
+    if not best.shows_risk and considered:
+        best = Assessment("none", negated=negated, considered=True)
     return Screening(best, read, True, excerpt)
 
 

@@ -35,7 +35,8 @@ class Assessment:
     ``none`` tier; ``source`` names what decided (a rule id, or ``risk_model``) for audit
     logs, never the text; ``score`` is the risk model's highest sentence score (0.0 where
     the model did not run); ``negated`` is True when risk wording was seen and the speaker
-    negated it ("I'm not suicidal, just asking").
+    negated it ("I'm not suicidal, just asking"); ``considered`` when risk wording was seen
+    and a rule ruled it out (negated, or an exception held).
     """
 
     tier: str
@@ -43,6 +44,7 @@ class Assessment:
     source: str | None = None
     score: float = 0.0
     negated: bool = False
+    considered: bool = False
 
     @property
     def shows_risk(self) -> bool:
@@ -108,7 +110,7 @@ def _judge(text: str) -> Assessment:
     pay"), and on the project's data a negated message that the model scores at the
     check-in level was at risk 22 times in 23, so asking is safer than staying silent.
     """
-    detection, negated = shared_detector().screen(text)
+    detection, negated, considered = shared_detector().screen(text)
     risk = shared_risk_model().score(text)
     rule_tier = getattr(detection, "tier", "crisis") if detection is not None else "none"
     if rule_tier == "crisis":
@@ -122,5 +124,5 @@ def _judge(text: str) -> Assessment:
     if rule_tier == "check_in":
         return Assessment("check_in", detection.kind, detection.rule, risk.score)
     if model_tier == "check_in":
-        return Assessment("check_in", risk.kind, "risk_model", risk.score)
-    return Assessment("none", score=risk.score, negated=negated)
+        return Assessment("check_in", risk.kind, "risk_model", risk.score, negated, considered)
+    return Assessment("none", score=risk.score, negated=negated, considered=considered)

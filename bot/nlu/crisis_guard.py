@@ -12,8 +12,9 @@ message it:
    words are treated as words;
 2. asks the crisis layer for the message's tier (``bot.crisis.tiers.assess``: the rules,
    then the risk model), and also honours the intent classifier when its best non-fallback
-   guess is ``crisis`` with confidence of at least 0.8, unless the speaker negated the risk
-   wording the rules found ("I'm not suicidal, just curious"). The crisis tier makes the
+   guess is ``crisis`` with confidence of at least 0.8, unless the rules found risk wording and
+   ruled it out: the speaker negated it ("I'm not suicidal, just curious") or a rule's
+   exception held ("I don't want to live in this city anymore"). The crisis tier makes the
    intent ``crisis``, the check-in tier ``crisis_check_in`` (confidence 1.0 either way),
    with the entity ``crisis_kind`` for the domain's conditional responses; an unsure
    classifier guess of crisis becomes ``nlu_fallback``, so the crisis rules only ever
@@ -197,7 +198,7 @@ class CrisisGuard(GraphComponent):
         assessment = assess(safe_text)
         if (
             assessment.tier != "crisis"
-            and not assessment.negated
+            and not assessment.considered
             and assessment.score >= shared_risk_model().thresholds.signal
             and self._classifier_is_sure(message)
         ):
