@@ -217,13 +217,10 @@ def negation(ctx: Ctx, m: Match) -> str | None:
         if any(t in w["negation_keeps_risk"] for t in ctx.after(m.end, 4)):
             return None
         return "negated"
-    if w["reported_question"].has(" ".join(ctx.before(m.start, 10))):
-        # "I asked her if she'd thought of hurting herself and she laughed and said "god no"":
-        # the answer may come later, across sentences, unless the message turns ("but", "now").
-        window = [t for t in ctx.low[m.end : m.end + 30] if t not in _QUOTES]
-    else:
-        window = ctx.after(m.end, 8)
-    reported = len(window) > 8
+    # After a reported question ("I asked her if she'd thought of hurting herself and she
+    # laughed and said "god no"") the answer may come later, across sentences.
+    reported = w["reported_question"].has(" ".join(ctx.before(m.start, 10)))
+    window = [t for t in ctx.low[m.end : m.end + 30] if t not in _QUOTES] if reported else ctx.after(m.end, 8)
     full = " ".join(window)
     tail = full if reported else " ".join(window[:6])  # a prefix of ``full``
     found = w["negation_answers"].regex.search(tail) if w["negation_answers"].regex else None
@@ -310,8 +307,8 @@ def past_only(ctx: Ctx, m: Match) -> bool:
     Past: a marker ("years ago", "used to", "when I was 15", "in 2018"; "last year" only for
     someone else) in the phrase's sentence, no turn to the present ("but", "now") in between.
     Fine: an un-negated statement ("not anymore", "I'm safe", "doing well now") whose clause
-    names no one else (when the risk or the phrase is someone else's, it may name them), not undone ("was
-    fine", "fine, but", "fine, I just"); no sign it is back.
+    names no one else (when the risk or the phrase is someone else's, it may name them), not
+    undone ("was fine", "fine, but", "fine, I just"); no sign it is back.
     """
     w = m.words
     s, e = ctx.sent_bounds(m.start)
