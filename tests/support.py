@@ -44,6 +44,26 @@ def wait_for_http(url: str, timeout: float, process: Any = None) -> None:
     raise TimeoutError(f"{url} did not come up within {timeout} s")
 
 
+#: What Rasa logs in each Sanic worker once it has loaded the model and is about to serve.
+RASA_UP = "Rasa server is up and running."
+
+
+def wait_for_log(log: Path, text: str, count: int, timeout: float, process: Any = None) -> None:
+    """Waits until the log file holds ``text`` ``count`` times, failing early if ``process`` exited.
+
+    With several Sanic workers the chat port answers as soon as one of them serves; a test
+    that needs every worker waits for each one's RASA_UP line.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.read_text(errors="replace").count(text) >= count:
+            return
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {log.name} showed {text!r} x{count}")
+        time.sleep(0.5)
+    raise TimeoutError(f"{log.name} did not show {text!r} {count} times within {timeout} s")
+
+
 @contextlib.contextmanager
 def rasa_alone(port: int, env: Dict[str, str], log: Path, *args: str) -> Iterator[str]:
     """Rasa without the action server, run as scripts/run.sh runs it (bot.patched_rasa); yields its URL."""

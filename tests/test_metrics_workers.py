@@ -1,9 +1,10 @@
 """Metrics with two Sanic workers: each worker counts its own turns, the endpoint shows their sum.
 
 The bot runs with ``SANIC_WORKERS=2`` (so with PostgreSQL and Redis from
-``scripts/services.sh``). Forty turns from eight senders at once spread over both workers;
-each worker's own sample file is read on its own to show that both counted some, and the
-endpoint must show all forty.
+``scripts/services.sh``), and the test starts once both workers have loaded the model.
+Forty turns from eight senders at once spread over both workers; each worker's own
+sample file is read on its own to show that both counted some, and the endpoint must
+show all forty.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.conftest import ServedBot
 from tests.storage_services import Services, child_pids, rasa_server_pids
-from tests.support import RestClient
+from tests.support import OUTPUT, RASA_UP, RestClient, wait_for_log
 from tests.test_metrics import delta, metered_bot, scrape
 
 pytestmark = [pytest.mark.metrics, pytest.mark.service]
@@ -33,7 +34,10 @@ def two_workers() -> Iterator[Tuple[ServedBot, str]]:
     services = Services("metrics-workers")
     env = services.start()
     try:
-        yield from metered_bot("metrics-workers.log", SANIC_WORKERS="2", **env)
+        for bot, url in metered_bot("metrics-workers.log", SANIC_WORKERS="2", **env):
+            # The chat port answers once one worker serves; the other may still be loading.
+            wait_for_log(OUTPUT / "metrics-workers.log", RASA_UP, 2, timeout=240, process=bot.process)
+            yield bot, url
     finally:
         services.stop()
 

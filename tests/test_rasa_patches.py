@@ -36,7 +36,7 @@ def test_every_patch_fits_the_installed_rasa() -> None:
     assert rasa_patches.check() == []
     assert PATCH_NAMES == [
         "action_timeout", "schema_validation", "event_types", "graph_runner", "heap", "endpoint_sessions",
-        "session_count", "domain_empty",
+        "session_count", "domain_empty", "worker_stop",
     ]
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from actions.knowledge import KnowledgeBase
 from tests.conftest import ServedBot, new_data_dir, start_bot, start_run_sh, stop_bot
 from tests.storage_services import Services, child_pids, rasa_server_pids
-from tests.support import OUTPUT, RestClient, free_port, post_json, topics_of, wait_for_http
+from tests.support import OUTPUT, RASA_UP, RestClient, free_port, post_json, topics_of, wait_for_http, wait_for_log
 
 pytestmark = pytest.mark.service
 
@@ -61,6 +61,7 @@ def start_rasa_only(log_name: str, actions_of: ServedBot, **env_overrides: str) 
     bot = ServedBot(process, port, int(actions_of.actions_url.rsplit(":", 1)[1]))
     try:
         wait_for_http(f"{bot.base_url}/webhooks/rest/", timeout=300, process=process)
+        wait_for_log(OUTPUT / log_name, RASA_UP, int(env.get("SANIC_WORKERS", "1")), timeout=300, process=process)
     except Exception:
         stop_bot(bot)
         raise

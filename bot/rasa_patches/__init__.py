@@ -33,6 +33,7 @@ from bot.rasa_patches import (
     heap,
     schema_validation,
     session_count,
+    worker_stop,
 )
 from bot.rasa_patches.base import Patch, resolve
 
@@ -50,6 +51,7 @@ PATCHES: tuple[Patch, ...] = (
     endpoint_sessions.PATCH,
     session_count.PATCH,
     domain_empty.PATCH,
+    worker_stop.PATCH,
 )
 
 
