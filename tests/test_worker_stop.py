@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -86,12 +85,10 @@ def test_a_two_worker_bot_stopped_while_loading_the_model_stops() -> None:
             "ACTIONS_PORT": str(free_port()), "DATA_DIR": new_data_dir("worker-stop.log"),
         })
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                rasa = rasa_server_pids(process.pid)
-                if rasa and len(child_pids(rasa[0])) == 2:
-                    break
-                time.sleep(0.1)
+            # Each worker logs this from its first startup listener, once the patch has blocked the signals.
+            wait_for_log(log, "Loading model", 2, timeout=120, process=process)
+            rasa = rasa_server_pids(process.pid)
+            assert rasa and len(child_pids(rasa[0])) == 2
             text = log.read_text(errors="replace")
             assert RASA_UP not in text, "a worker had loaded the model before the test could stop it"
             process.send_signal(signal.SIGTERM)
