@@ -83,7 +83,7 @@ def _prepared(text: str) -> str:
 def windows(text: str) -> Iterator[str]:
     """The overlapping windows of ``text`` (already prepared), in order; the last one reaches the end."""
     for start in range(0, max(len(text) - OVERLAP_CHARS, 1), WINDOW_CHARS - OVERLAP_CHARS):
-        yield text[start:start + WINDOW_CHARS]
+        yield text[start : start + WINDOW_CHARS]
 
 
 def _rank(found: Assessment) -> Tuple[int, int]:
