@@ -345,10 +345,8 @@ def unwanted_thought(ctx: Ctx, m: Match) -> bool:
 def speaker_age(ctx: Ctx, w: LangWords) -> Tuple[bool, bool]:
     """(minor, adult): whether the message says the speaker (or victim) is a child / an adult."""
     if "age" not in ctx.cache:
-        age = None
         found = w.age.search(ctx.text) if w.age else None
-        if found:
-            age = int(next(g for g in found.groups() if g))
+        age = int(next(g for g in found.groups() if g)) if found else None
         minor = (age is not None and age < 18) or bool(w.minor and w.minor.search(ctx.text))
         adult = (age is not None and age >= 18) or bool(w.adult and w.adult.search(ctx.text))
         ctx.cache["age"] = (minor, adult)
@@ -358,22 +356,19 @@ def speaker_age(ctx: Ctx, w: LangWords) -> Tuple[bool, bool]:
 # --------------------------------------------------------------------------- the conditions
 
 
-def _scope_text(ctx: Ctx, m: Match, scope: str, within: int) -> str:
-    if scope == "sentence":
-        return ctx.sentence(m.start)
-    if scope == "before":
-        return " ".join(ctx.before(m.start, within))
-    if scope == "after":
-        return " ".join(ctx.after(m.end, within))
-    if scope == "match":
-        return " ".join(ctx.low[m.start : m.end])
-    return ctx.joined
+#: The text each ``scope`` of ``context_has`` reads (``message``: the whole message, cached).
+_SCOPE_TEXT: Dict[str, Callable[[Ctx, Match, int], str]] = {
+    "sentence": lambda ctx, m, within: ctx.sentence(m.start),
+    "before": lambda ctx, m, within: " ".join(ctx.before(m.start, within)),
+    "after": lambda ctx, m, within: " ".join(ctx.after(m.end, within)),
+    "match": lambda ctx, m, within: " ".join(ctx.low[m.start : m.end]),
+}
 
 
 def _context_has(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
     if p["scope"] == "message":
         return ctx.message_has(p["words"])
-    return p["words"].has(_scope_text(ctx, m, p["scope"], p["within"]))
+    return p["words"].has(_SCOPE_TEXT[p["scope"]](ctx, m, p["within"]))
 
 
 def _next_word_in(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
@@ -390,10 +385,9 @@ def _word_before_in(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
 def _quantity(ctx: Ctx, m: Match, p: Dict[str, Any]) -> bool:
     if m.number is not None:
         return m.number >= p["n"]
-    s, e = ctx.sent_bounds(m.start)
-    sent = " ".join(ctx.low[s:e])
-    if m.words["quantity"].has(sent):
+    if m.words["quantity"].has(ctx.sentence(m.start)):
         return True
+    s, e = ctx.sent_bounds(m.start)
     age = m.words.age.search(ctx.text) if m.words.age else None  # "I'm 17" is an age, not a count
     ages = {g for g in age.groups() if g} if age else set()
     for j in range(s, e):

@@ -56,9 +56,7 @@ def turns_since_reply(events: Iterable[dict], reset_actions: frozenset) -> list:
     turns: list = []
     for event in events:
         kind = event.get("event")
-        if kind == "action" and event.get("name") in reset_actions:
-            turns = []
-        elif kind == "session_started":
+        if kind == "session_started" or (kind == "action" and event.get("name") in reset_actions):
             turns = []
         elif kind == "user":
             parse_data = event.get("parse_data") or {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Tuple
 
@@ -165,11 +166,10 @@ class CrisisDetector:
         spec = token.get("LEMMA")
         if spec is None:
             return token
-        table = self._lemma_table
         words = [spec] if isinstance(spec, str) else list(spec.get("IN", []))
         if not words:
             return token
-        lemmas = sorted(set(words) | {str(table.get(w, w)) for w in words})
+        lemmas = sorted(set(words) | {str(self._lemma_table.get(w, w)) for w in words})
         return {**token, "LEMMA": {"IN": lemmas}} if len(lemmas) > 1 else {**token, "LEMMA": lemmas[0]}
 
     # -- public API ----------------------------------------------------------------
@@ -303,9 +303,7 @@ class CrisisDetector:
                     continue  # a match needs each required word inside its window
                 matches.extend((strings[k], s + lo, e + lo, None) for k, s, e in gated.matcher(doc[lo:hi]))
         for rule_id, regex in self._regexes:
-            for count, found in enumerate(regex.finditer(norm)):  # type: ignore[attr-defined]
-                if count >= _MAX_EVALS_PER_RULE:
-                    break
+            for found in islice(regex.finditer(norm), _MAX_EVALS_PER_RULE):  # type: ignore[attr-defined]
                 span = doc.char_span(found.start(), found.end(), alignment_mode="expand")
                 start, end = (span.start, span.end) if span is not None else (0, len(doc))
                 number = next((int(g) for g in found.groups() if g and g.isdigit()), None)

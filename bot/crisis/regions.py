@@ -12,7 +12,7 @@ read strictly, once, at import: a misspelt key must stop the assistant, not drop
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -32,9 +32,6 @@ class Link:
     label: str
     href: str
 
-    def as_dict(self) -> Dict[str, str]:
-        return {"kind": self.kind, "label": self.label, "href": self.href}
-
 
 @dataclass(frozen=True)
 class Region:
@@ -50,7 +47,7 @@ class Region:
 
     def link_dicts(self) -> List[Dict[str, str]]:
         """The links as JSON-ready dicts (``kind``, ``label``, ``href``), for channel payloads."""
-        return [link.as_dict() for link in self.links]
+        return [asdict(link) for link in self.links]
 
 
 def _load(path: Path) -> Tuple[str, Dict[str, Region], Dict[str, str]]:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
@@ -98,16 +98,12 @@ def segments(text: str) -> List[str]:
     if not text:
         return []
     pieces: List[str] = []
-    for sentence in _SENTENCE_END.split(text):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
+    step = _MAX_SEGMENT_CHARS // 2
+    for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
         if len(sentence) <= _MAX_SEGMENT_CHARS:
             pieces.append(sentence)
-            continue
-        step = _MAX_SEGMENT_CHARS // 2
-        for start in range(0, len(sentence) - step, step):
-            pieces.append(sentence[start : start + _MAX_SEGMENT_CHARS])
+        else:
+            pieces.extend(sentence[i : i + _MAX_SEGMENT_CHARS] for i in range(0, len(sentence) - step, step))
     if len(text) <= _WHOLE_MESSAGE_CHARS and (len(pieces) != 1 or pieces[0] != text):
         pieces.append(text)
     return pieces
@@ -163,8 +159,8 @@ class RiskModel:
         directory.mkdir(parents=True, exist_ok=True)
         self._scorer.save(directory, _STEM)
         meta = {
-            **_as_dict(self.thresholds),
-            "length_bands": [{"max_segments": b.max_segments, **_as_dict(b.thresholds)} for b in self.bands],
+            **asdict(self.thresholds),
+            "length_bands": [{"max_segments": b.max_segments, **asdict(b.thresholds)} for b in self.bands],
         }
         (directory / _META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
@@ -179,10 +175,6 @@ class RiskModel:
         thresholds = _thresholds(meta, directory / _META)
         bands = [LengthBand(b["max_segments"], _thresholds(b, directory / _META)) for b in meta.get("length_bands", [])]
         return cls(scorer, thresholds, bands)
-
-
-def _as_dict(thresholds: Thresholds) -> dict:
-    return {"crisis": thresholds.crisis, "check_in": thresholds.check_in, "signal": thresholds.signal}
 
 
 def _thresholds(meta: dict, where: Path) -> Thresholds:

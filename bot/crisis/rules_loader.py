@@ -74,11 +74,15 @@ def _fail(where: str, message: str) -> RuleError:
     return RuleError(f"{where}: {message}")
 
 
+def _require(ok: bool, where: str, message: str) -> None:
+    if not ok:
+        raise _fail(where, message)
+
+
 def _only(given: Any, allowed: Any, where: str, what: str) -> None:
     """Refuse anything not in ``allowed``: a misspelt key must not silently switch a check off."""
     unknown = set(given) - set(allowed)
-    if unknown:
-        raise _fail(where, f"unknown {what} {sorted(unknown)}; allowed: {sorted(allowed)}")
+    _require(not unknown, where, f"unknown {what} {sorted(unknown)}; allowed: {sorted(allowed)}")
 
 
 def _read(path: Path) -> Dict[str, Any]:
@@ -86,8 +90,7 @@ def _read(path: Path) -> Dict[str, Any]:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise _fail(str(path), f"not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise _fail(str(path), "expected a mapping")
+    _require(isinstance(data, dict), str(path), "expected a mapping")
     return data
 
 
@@ -95,16 +98,14 @@ def _expand(values: Any, words: Dict[str, Tuple[str, ...]], where: str, split: b
     """A word list with ``$name`` references replaced by their words (``split``: "didn't" -> "did n't")."""
     if isinstance(values, str):
         values = [values]
-    if not isinstance(values, list) or not values:
-        raise _fail(where, f"expected a non-empty word list, got {values!r}")
+    _require(isinstance(values, list) and bool(values), where, f"expected a non-empty word list, got {values!r}")
     out: List[str] = []
     for value in values:
-        if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise _fail(where, f"a word must be text, got {value!r}")
+        _require(isinstance(value, (str, int)) and not isinstance(value, bool), where,
+                 f"a word must be text, got {value!r}")  # fmt: skip
         value = str(value).lower()
         if value.startswith("$") and len(value) > 1:
-            if value[1:] not in words:
-                raise _fail(where, f"undefined vocabulary reference {value!r}")
+            _require(value[1:] in words, where, f"undefined vocabulary reference {value!r}")
             out.extend(words[value[1:]])
         else:
             out.append(_CONTRACTION_RE.sub(r" \1", value) if split else value)
@@ -122,8 +123,7 @@ def _load_vocab(path: Path, fallback: Language | None) -> Tuple[Dict[str, Tuple[
     for name, values in (data.get("condition_words") or {}).items():
         lists[name] = compile_words(_expand(values, words, f"{path}: condition word list {name!r}"))
     missing = [name for name in CONDITION_WORDS if name not in lists]
-    if missing:
-        raise _fail(str(path), f"condition word lists missing: {missing}")
+    _require(not missing, str(path), f"condition word lists missing: {missing}")
     ages = data.get("speaker_age") or {}
     _only(ages, ("age", "minor", "adult"), f"{path}: speaker_age", "key(s)")
     base = fallback.condition_words if fallback else LangWords({})
@@ -133,8 +133,7 @@ def _load_vocab(path: Path, fallback: Language | None) -> Tuple[Dict[str, Tuple[
 
 
 def _token(tok: Any, words: Dict[str, Tuple[str, ...]], where: str) -> Dict[str, Any]:
-    if not isinstance(tok, dict):
-        raise _fail(where, f"a token must be a mapping like {{LOWER: word}}, got {tok!r}")
+    _require(isinstance(tok, dict), where, f"a token must be a mapping like {{LOWER: word}}, got {tok!r}")
     _only(tok, TOKEN_KEYS, where, "token attribute(s)")
     out: Dict[str, Any] = {}
     for key, value in tok.items():
@@ -142,107 +141,91 @@ def _token(tok: Any, words: Dict[str, Tuple[str, ...]], where: str) -> Dict[str,
             if isinstance(value, str) and value.startswith("$"):
                 value = {"IN": value}
             if isinstance(value, dict):
-                if set(value) - {"IN", "NOT_IN"} or not value:
-                    raise _fail(where, f"{key} accepts IN or NOT_IN, got {sorted(value)}")
+                _require(bool(value) and set(value) <= {"IN", "NOT_IN"}, where,
+                         f"{key} accepts IN or NOT_IN, got {sorted(value)}")  # fmt: skip
                 value = {op: list(_expand(vals, words, where, split=False)) for op, vals in value.items()}
-            elif not isinstance(value, str):
-                raise _fail(where, f"{key} must be a word, {{IN: [...]}} or $vocabulary, got {value!r}")
-        elif key == "OP" and value not in ("?", "*", "+", "!"):
-            raise _fail(where, f"unknown OP {value!r}")
+            _require(isinstance(value, (str, dict)), where,
+                     f"{key} must be a word, {{IN: [...]}} or $vocabulary, got {value!r}")  # fmt: skip
+        elif key == "OP":
+            _require(value in ("?", "*", "+", "!"), where, f"unknown OP {value!r}")
         out[key] = value
     return out
 
 
 def _pattern(raw: Any, words: Dict[str, Tuple[str, ...]], where: str) -> Any:
     if isinstance(raw, dict):
-        if set(raw) != {"regex"}:
-            raise _fail(where, f"a pattern is a token list or {{regex: ...}}, got keys {sorted(raw)}")
+        _require(set(raw) == {"regex"}, where, f"a pattern is a token list or {{regex: ...}}, got keys {sorted(raw)}")
         try:
             return re.compile(raw["regex"])
         except re.error as exc:
             raise _fail(where, f"invalid regex: {exc}") from exc
-    if not isinstance(raw, list) or not raw:
-        raise _fail(where, f"a pattern must be a non-empty token list, got {raw!r}")
+    _require(isinstance(raw, list) and bool(raw), where, f"a pattern must be a non-empty token list, got {raw!r}")
     return [_token(tok, words, where) for tok in raw]
 
 
 def _condition(raw: Any, words: Dict[str, Tuple[str, ...]], where: str) -> Tuple[str, Any]:
     name, param = (raw, None) if isinstance(raw, str) else next(iter(raw.items())) if (
         isinstance(raw, dict) and len(raw) == 1) else (None, None)  # fmt: skip
-    if not isinstance(name, str):
-        raise _fail(where, f"a condition is a name or {{name: parameter}}, got {raw!r}")
-    if name not in CONDITIONS:
-        raise _fail(where, f"unknown condition {raw!r}; known: {', '.join(CONDITIONS)}")
+    _require(isinstance(name, str), where, f"a condition is a name or {{name: parameter}}, got {raw!r}")
+    _require(name in CONDITIONS, where, f"unknown condition {raw!r}; known: {', '.join(CONDITIONS)}")
     spec = CONDITIONS[name]
     where = f"{where}: condition {name}"
     if spec.param == "conditions":
-        if not isinstance(param, list) or not param:
-            raise _fail(where, "expects a list of conditions")
+        _require(isinstance(param, list) and bool(param), where, "expects a list of conditions")
         inner = [_condition(c, words, where) for c in param]
-        if any(n in ("not_negated", "subject") for n, _ in inner):
-            raise _fail(where, "not_negated and subject cannot be alternatives")
+        _require(all(n not in ("not_negated", "subject") for n, _ in inner), where,
+                 "not_negated and subject cannot be alternatives")  # fmt: skip
         return name, inner
     if spec.param == "choice":
-        if param not in spec.choices:
-            raise _fail(where, f"expects one of {spec.choices}, got {param!r}")
+        _require(param in spec.choices, where, f"expects one of {spec.choices}, got {param!r}")
         return name, param
     if param in (None, True):
-        if spec.param in ("words", "scoped_words", "count"):
-            raise _fail(where, "needs a parameter")
+        _require(spec.param not in ("words", "scoped_words", "count"), where, "needs a parameter")
         return name, {}
     if spec.param == "count" and isinstance(param, int):
         param = {"n": param}
     if spec.param in ("words", "scoped_words") and isinstance(param, list):
         param = {"words": param}
-    if not isinstance(param, dict):
-        raise _fail(where, f"bad parameter {param!r}")
+    _require(isinstance(param, dict), where, f"bad parameter {param!r}")
     _only(param, spec.keys, where, "parameter(s)")
     out: Dict[str, Any] = {"within": 6 if spec.param == "scoped_words" else 3, "or_end": False, "scope": "sentence"}
     out.update(param)
     for key in ("words", "also"):
         if key in out:
             out[key] = compile_words(_expand(out[key], words, where))
-    if spec.param in ("words", "scoped_words") and "words" not in out:
-        raise _fail(where, "needs `words`")
-    if out["scope"] not in SCOPES or not isinstance(out["within"], int) or not isinstance(out["or_end"], bool):
-        raise _fail(where, f"scope must be one of {SCOPES}, within a number, or_end true/false")
-    if spec.param == "count" and not isinstance(out.get("n"), int):
-        raise _fail(where, "needs a number `n`")
+    _require("words" in out or spec.param not in ("words", "scoped_words"), where, "needs `words`")
+    _require(out["scope"] in SCOPES and isinstance(out["within"], int) and isinstance(out["or_end"], bool), where,
+             f"scope must be one of {SCOPES}, within a number, or_end true/false")  # fmt: skip
+    _require(spec.param != "count" or isinstance(out.get("n"), int), where, "needs a number `n`")
     return name, out
 
 
 def _rule(raw: Any, lang: Language, path: Path, index: int) -> Rule:
     where = f"{path}: rule #{index + 1}"
-    if not isinstance(raw, dict):
-        raise _fail(where, "a rule must be a mapping")
+    _require(isinstance(raw, dict), where, "a rule must be a mapping")
     rule_id = raw.get("id")
-    if not isinstance(rule_id, str) or "." not in rule_id:
-        raise _fail(where, f"needs an id like 'category.name', got {rule_id!r}")
+    _require(isinstance(rule_id, str) and "." in rule_id, where, f"needs an id like 'category.name', got {rule_id!r}")
     where = f"{path}: rule {rule_id!r}"
     _only(raw, RULE_KEYS, where, "key(s)")
     tier, kind = raw.get("tier", "crisis"), raw.get("kind")
-    if tier not in TIERS:
-        raise _fail(where, f"unknown tier {tier!r}; allowed: {TIERS}")
-    if kind not in KINDS + ("infer",):
-        raise _fail(where, f"unknown kind {kind!r}; allowed: {KINDS + ('infer',)}")
-    if not isinstance(raw.get("patterns"), list) or not raw["patterns"]:
-        raise _fail(where, "needs a non-empty `patterns` list")
-    patterns = [_pattern(p, lang.words, f"{where}: pattern {i + 1}") for i, p in enumerate(raw["patterns"])]
+    _require(tier in TIERS, where, f"unknown tier {tier!r}; allowed: {TIERS}")
+    _require(kind in KINDS + ("infer",), where, f"unknown kind {kind!r}; allowed: {KINDS + ('infer',)}")
+    patterns = raw.get("patterns")
+    _require(isinstance(patterns, list) and bool(patterns), where, "needs a non-empty `patterns` list")
+    patterns = [_pattern(p, lang.words, f"{where}: pattern {i + 1}") for i, p in enumerate(patterns)]
     conditions = [_condition(c, lang.words, where) for c in raw.get("conditions") or []]
-    if kind == "infer" and "subject" not in dict(conditions):
-        raise _fail(where, "kind `infer` needs a `subject` condition to decide the kind")
+    _require(kind != "infer" or "subject" in dict(conditions), where,
+             "kind `infer` needs a `subject` condition to decide the kind")  # fmt: skip
     examples: List[Tuple[str, str]] = []
     for ex in raw.get("examples") or []:
         text, ex_kind = (ex, kind) if isinstance(ex, str) else (ex.get("text"), ex.get("kind")) if (
             isinstance(ex, dict) and set(ex) <= {"text", "kind"}) else (None, None)  # fmt: skip
-        if not isinstance(text, str) or ex_kind not in KINDS:
-            raise _fail(where, f"example {ex!r} needs text and a kind from {KINDS}")
+        _require(isinstance(text, str) and ex_kind in KINDS, where,
+                 f"example {ex!r} needs text and a kind from {KINDS}")  # fmt: skip
         examples.append((text, ex_kind))
-    if not examples:
-        raise _fail(where, "needs at least one example that must fire")
+    _require(bool(examples), where, "needs at least one example that must fire")
     nots = raw.get("not") or []
-    if not isinstance(nots, list) or not all(isinstance(n, str) for n in nots):
-        raise _fail(where, "`not` must be a list of texts")
+    _require(isinstance(nots, list) and all(isinstance(n, str) for n in nots), where, "`not` must be a list of texts")
     return Rule(rule_id, lang.code, str(path), tier, kind, patterns, conditions, examples, nots,
                 str(raw.get("why", "")).strip(), raw)  # fmt: skip
 
@@ -250,8 +233,7 @@ def _rule(raw: Any, lang: Language, path: Path, index: int) -> Rule:
 def load(root: Path = RULES_DIR) -> List[Language]:
     """Load every language folder under ``root`` (English first: others inherit its words)."""
     folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: (p.name != "en", p.name))
-    if not folders:
-        raise _fail(str(root), "no language folders")
+    _require(bool(folders), str(root), "no language folders")
     languages: List[Language] = []
     ids: Dict[str, str] = {}
     for folder in folders:
@@ -261,12 +243,11 @@ def load(root: Path = RULES_DIR) -> List[Language]:
             if path.name == "vocab.yml":
                 continue
             data = _read(path)
-            if set(data) != {"rules"} or not isinstance(data["rules"], list):
-                raise _fail(str(path), "a rule file holds exactly one key, `rules`, a list")
+            _require(set(data) == {"rules"} and isinstance(data["rules"], list), str(path),
+                     "a rule file holds exactly one key, `rules`, a list")  # fmt: skip
             for index, raw in enumerate(data["rules"]):
                 rule = _rule(raw, lang, path, index)
-                if rule.id in ids:
-                    raise _fail(str(path), f"rule {rule.id!r} is already defined in {ids[rule.id]}")
+                _require(rule.id not in ids, str(path), f"rule {rule.id!r} is already defined in {ids.get(rule.id)}")
                 ids[rule.id] = str(path)
                 lang.rules.append(rule)
         languages.append(lang)

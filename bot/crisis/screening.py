@@ -1,34 +1,28 @@
 """Screening a message of any length for risk, in full, at a bounded cost.
 
-``bot.crisis.tiers.assess`` is written for one message of ordinary length: beyond
-``detector.MAX_CHARS`` it reads only the head, the tail and windows around risk keywords,
-up to a budget that earlier keywords can use up (a grief text repeating "death", or an
-idiom repeated many times, hid a crisis sentence later on). The channels therefore never
-call ``assess`` on a long message directly; they call ``screen`` here, which runs
-``assess`` over overlapping windows across the whole text:
+Why: beyond ``detector.MAX_CHARS``, ``bot.crisis.tiers.assess`` reads only the head, the
+tail and windows around risk keywords, up to a budget that earlier keywords can use up (a
+grief text repeating "death", or an idiom repeated many times, hid a crisis sentence later
+on). The channels therefore never call ``assess`` on a long message; they call ``screen``,
+which runs ``assess`` over overlapping windows across the whole text:
 
-* each window is at most ``WINDOW_CHARS`` characters, well under the detector's
-  ``MAX_CHARS`` (so each window is read in full, with no keyword budget), and consecutive
-  windows overlap by ``OVERLAP_CHARS``, so any sentence of up to that length lies whole
-  inside one window wherever it sits in the message;
-* text that is not in Unicode NFKC form is windowed after NFKC, the only step of the
-  detector's normalisation that can lengthen text much (one character can become 18),
-  so a window cannot grow past the detector's limit;
-* the most urgent verdict wins: a crisis in any window is the message's crisis (kinds
-  ranked as the detector ranks them, the person's own life first), else a check-in.
+* each window is at most ``WINDOW_CHARS`` characters, well under ``MAX_CHARS`` (so it is
+  read in full), and consecutive windows overlap by ``OVERLAP_CHARS``, so any sentence of
+  up to that length lies whole inside one window wherever it sits;
+* text not in NFKC form is windowed after NFKC, the only step of the detector's
+  normalisation that can lengthen text much (one character can become 18), so a window
+  cannot grow past the detector's limit;
+* the most urgent verdict wins: a crisis in any window (kinds ranked as the detector ranks
+  them, the person's own life first), else a check-in.
 
-Bounded cost: at most ``MAX_SCREENED_CHARS`` characters and ``MAX_WINDOWS`` (57) windows
-are read, i.e. at most 57 ``assess`` calls on 4,000 characters each. Measured on this
-2-core machine with the rules-only ``assess``: 0.16-0.29 s for 199,000 characters of text
-dense with idioms and grief words ("killing me", "died", "dead"), 0.13-0.17 s when a
-crisis sentence sits in the middle (screening stops at the first ``self`` crisis);
-``screen_async`` yields to the event loop between windows, so other conversations are not
-held up for more than one window (3-9 ms). A longer message
-cannot be screened in full; its verdict is ``crisis`` (kind ``self``, source
-``screening.unscreened``), so the person gets the full crisis reply rather than only a
-banner: whatever is in the unread part, nobody in crisis goes unanswered. The same holds
-when ``assess`` raises on some part (source ``screening.failed``; the error is logged by
-type only).
+Bounded cost: at most ``MAX_SCREENED_CHARS`` characters in ``MAX_WINDOWS`` (57) windows.
+Measured on a 2-core machine: 0.16-0.29 s for 199,000 characters dense with idioms and
+grief words, 0.13-0.17 s when a crisis sentence sits in the middle (reading stops at the
+first ``self`` crisis); ``screen_async`` yields to the event loop between windows, so other
+conversations wait at most one window (3-9 ms). A longer message, or one on which
+``assess`` raises (the error is logged by type only), cannot be screened in full: its
+verdict is the full crisis reply (kind ``self``, source ``screening.unscreened`` or
+``screening.failed``), so whatever is in the unread part, nobody in crisis goes unanswered.
 """
 
 from __future__ import annotations
@@ -37,7 +31,7 @@ import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
-from typing import Generator, Iterator, Tuple
+from typing import Iterator, Tuple
 
 from bot.crisis import PRIORITY
 from bot.crisis.tiers import NONE, Assessment, assess
@@ -87,17 +81,9 @@ def _prepared(text: str) -> str:
 
 
 def windows(text: str) -> Iterator[str]:
-    """The overlapping windows of ``text`` (already prepared), in order."""
-    if len(text) <= WINDOW_CHARS:
-        yield text
-        return
-    step = WINDOW_CHARS - OVERLAP_CHARS
-    start = 0
-    while True:
-        yield text[start:start + WINDOW_CHARS]
-        if start + WINDOW_CHARS >= len(text):
-            return
-        start += step
+    """The overlapping windows of ``text`` (already prepared), in order; the last one reaches the end."""
+    for start in range(0, max(len(text) - OVERLAP_CHARS, 1), WINDOW_CHARS - OVERLAP_CHARS):
+        yield text[start : start + WINDOW_CHARS]
 
 
 def _rank(found: Assessment) -> Tuple[int, int]:
@@ -119,22 +105,24 @@ def _assess(window: str) -> Assessment | None:
         return None
 
 
-def _screening(text: str) -> Generator[None, None, Screening]:
-    """Reads ``text`` window by window, pausing (``yield``) between windows; returns the verdict.
+def _screening(text: str) -> Iterator[Screening | None]:
+    """Reads ``text`` window by window, yielding ``None`` between windows and the verdict last.
 
     The most urgent window's verdict wins; reading stops at a crisis of kind ``self``, as
     nothing can be more urgent.
     """
     text = _prepared(text)
     if len(text) > MAX_SCREENED_CHARS:
-        return _unscreened(text)
+        yield _unscreened(text)
+        return
     best, excerpt, negated, considered, read = NONE, "", False, False, 0
     for window in windows(text):
         if read:
             yield
         found = _assess(window)
         if found is None:
-            return _unscreened(text, FAILED_SOURCE, read)
+            yield _unscreened(text, FAILED_SOURCE, read)
+            return
         read += 1
         negated = negated or found.negated
         considered = considered or found.considered
@@ -144,25 +132,18 @@ def _screening(text: str) -> Generator[None, None, Screening]:
             break
     if not best.shows_risk and considered:
         best = Assessment("none", negated=negated, considered=True)
-    return Screening(best, read, True, excerpt)
+    yield Screening(best, read, True, excerpt)
 
 
 def screen(text: str) -> Screening:
     """The verdict on ``text`` of any length (see the module docstring for the bounds)."""
-    steps = _screening(text)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    *_, verdict = _screening(text)
+    return verdict
 
 
 async def screen_async(text: str) -> Screening:
     """``screen`` for the server's event loop: other conversations run between windows."""
     steps = _screening(text)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
+    while (verdict := next(steps)) is None:
         await asyncio.sleep(0)
+    return verdict

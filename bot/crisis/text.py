@@ -57,10 +57,8 @@ _CHAT_AND_RE = re.compile(r"(?<=[a-z] )(?:n|nd|&)(?= [a-z])")
 def normalise(text: str) -> str:
     """Return the canonical form of ``text`` that every rule is written against.
 
-    Safety reasoning: people in distress type fast, on phones, in any script and
-    sometimes with obfuscation ("k1ll", "su!cide", zero-width characters pasted from
-    social media). Normalising first means one rule covers all those spellings, and
-    detection cannot be changed by case, spacing or invisible characters.
+    Normalising first means one rule covers every spelling (see the module docstring), and
+    detection cannot be changed by case, spacing, obfuscation or invisible characters.
     """
     if not isinstance(text, str):
         text = str(text)
@@ -99,14 +97,10 @@ def _cap(text: str) -> str:
     """Reduce a very long (normalised) message to the parts that can hold a disclosure.
 
     Head and tail are always kept; the middle contributes windows around risk keywords,
-    strong ones first, up to ``_MIDDLE_BUDGET_CHARS``. This keeps the worst-case cost
-    bounded without ignoring a disclosure in the middle of a long message.
+    strong ones first, up to ``_MIDDLE_BUDGET_CHARS``: a bounded cost, and a disclosure in
+    the middle of a long message is still seen.
     """
-    head, middle, tail = (
-        text[:HEAD_TAIL_CHARS],
-        text[HEAD_TAIL_CHARS:-HEAD_TAIL_CHARS],
-        text[-HEAD_TAIL_CHARS:],
-    )
+    head, middle, tail = text[:HEAD_TAIL_CHARS], text[HEAD_TAIL_CHARS:-HEAD_TAIL_CHARS], text[-HEAD_TAIL_CHARS:]
     budget = _MIDDLE_BUDGET_CHARS
     windows: List[Tuple[int, int]] = []
     for pattern in (_STRONG_KEYWORD_RE, _WEAK_KEYWORD_RE):

@@ -76,10 +76,9 @@ def one_turn() -> Iterator[None]:
 
     Why: a channel screens every message (``bot.crisis.screening``), then the NLU guard
     assesses the same text again in Rasa's pipeline: the rules and the risk model ran
-    twice per turn (about 0.4 ms each, and more on a busy server).
-    ``assess`` depends on nothing but the text, so the second call takes the first call's
-    verdict unchanged. The verdicts live only as long as the turn's tasks hold this
-    context; they are never logged or stored.
+    twice per turn (about 0.4 ms each, and more on a busy server). ``assess`` depends on
+    nothing but the text, so the second call takes the first call's verdict unchanged. The
+    verdicts live only as long as the turn's tasks hold this context; never logged or stored.
     """
     token = _THIS_TURN.set({})
     try:
