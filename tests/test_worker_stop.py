@@ -8,11 +8,14 @@ while both workers are loading and expects it gone in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from typing import Iterator, Tuple
 
 import pytest
 
@@ -74,51 +77,44 @@ def test_one_worker_runs_sanics_own_serve_untouched() -> None:
     assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
-@pytest.mark.service
-def test_a_two_worker_bot_stopped_while_loading_the_model_stops() -> None:
-    services = Services("worker-stop")
+@contextlib.contextmanager
+def two_worker_bot(name: str) -> Iterator[Tuple[subprocess.Popen, Path]]:
+    """``scripts/run.sh`` with two Sanic workers on PostgreSQL and Redis, and its log; killed if still running."""
+    services = Services(name)
     env = services.start()
-    log = OUTPUT / "worker-stop.log"
     try:
-        process = start_run_sh("worker-stop.log", {
+        process = start_run_sh(f"{name}.log", {
             **os.environ, **env, "SANIC_WORKERS": "2", "RASA_PORT": str(free_port()),
-            "ACTIONS_PORT": str(free_port()), "DATA_DIR": new_data_dir("worker-stop.log"),
+            "ACTIONS_PORT": str(free_port()), "DATA_DIR": new_data_dir(f"{name}.log"),
         })
         try:
-            # Each worker logs this from its first startup listener, once the patch has blocked the signals.
-            wait_for_log(log, "Loading model", 2, timeout=120, process=process)
-            rasa = rasa_server_pids(process.pid)
-            assert rasa and len(child_pids(rasa[0])) == 2
-            text = log.read_text(errors="replace")
-            assert RASA_UP not in text, "a worker had loaded the model before the test could stop it"
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 143
+            yield process, OUTPUT / f"{name}.log"
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
-        assert log.read_text(errors="replace").count(STOPPED_EARLY) >= 1
-        assert "Traceback" not in log.read_text(errors="replace")
     finally:
         services.stop()
+
+
+@pytest.mark.service
+def test_a_two_worker_bot_stopped_while_loading_the_model_stops() -> None:
+    with two_worker_bot("worker-stop") as (process, log):
+        # Each worker logs this from its first startup listener, once the patch has blocked the signals.
+        wait_for_log(log, "Loading model", 2, timeout=120, process=process)
+        rasa = rasa_server_pids(process.pid)
+        assert rasa and len(child_pids(rasa[0])) == 2
+        assert RASA_UP not in log.read_text(errors="replace"), "a worker had loaded the model before the stop"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 143
+    text = log.read_text(errors="replace")
+    assert text.count(STOPPED_EARLY) >= 1
+    assert "Traceback" not in text
 
 
 @pytest.mark.service
 def test_a_two_worker_bot_that_serves_still_stops_gracefully() -> None:
-    services = Services("worker-stop-serving")
-    env = services.start()
-    log = OUTPUT / "worker-stop-serving.log"
-    try:
-        process = start_run_sh("worker-stop-serving.log", {
-            **os.environ, **env, "SANIC_WORKERS": "2", "RASA_PORT": str(free_port()),
-            "ACTIONS_PORT": str(free_port()), "DATA_DIR": new_data_dir("worker-stop-serving.log"),
-        })
-        try:
-            wait_for_log(log, RASA_UP, 2, timeout=240, process=process)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 143
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-        assert STOPPED_EARLY not in log.read_text(errors="replace")
-    finally:
-        services.stop()
+    with two_worker_bot("worker-stop-serving") as (process, log):
+        wait_for_log(log, RASA_UP, 2, timeout=240, process=process)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 143
+    assert STOPPED_EARLY not in log.read_text(errors="replace")
