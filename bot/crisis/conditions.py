@@ -187,6 +187,17 @@ def subject(ctx: Ctx, m: Match) -> str:
     return "none"
 
 
+def _joins_a_word(ctx: Ctx, i: int) -> bool:
+    """Whether token ``i`` is a hyphen inside a word ("self-harm"), not a dash between clauses.
+
+    Why: "reports no thoughts of self-harm or suicide" must stay one negated phrase; the
+    tokenizer splits the hyphen off, and as a dash it would end the negation's reach.
+    """
+    if ctx.low[i] != "-" or i == 0 or len(ctx.doc) != ctx.n:
+        return False
+    return not ctx.doc[i - 1].whitespace_ and not ctx.doc[i].whitespace_
+
+
 def negation(ctx: Ctx, m: Match) -> str | None:
     """"negated", "double" (a neutralised double negative) or None.
 
@@ -201,7 +212,8 @@ def negation(ctx: Ctx, m: Match) -> str | None:
     cue: int | None = None
     for i in range(m.start - 1, max(0, m.start - 7) - 1, -1):
         tok = ctx.low[i]
-        if tok in w["clause_boundary"] or (tok and set(tok) <= _BOUNDARY_CHARS) or tok in w["self_subject"]:
+        boundary = tok in w["clause_boundary"] and not _joins_a_word(ctx, i)
+        if boundary or (tok and set(tok) <= _BOUNDARY_CHARS) or tok in w["self_subject"]:
             break
         if tok in w["negation_cues"]:
             if any(t in w["negation_not_before"] for t in ctx.low[i + 1 : i + 4]):
