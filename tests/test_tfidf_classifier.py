@@ -68,10 +68,11 @@ def test_scorer_refuses_a_two_class_model(tmp_path) -> None:
 
 
 def test_the_component_trains_stores_and_loads_the_same_model(tmp_path) -> None:
+    """TF-IDF alone (``encoder_weight`` 0); tests/test_encoder_head.py covers the blend."""
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
-    config = TfidfIntentClassifier.get_default_config()
+    config = {**TfidfIntentClassifier.get_default_config(), "encoder_weight": 0.0}
     trained = TfidfIntentClassifier(config, storage, resource)
     examples = [Message(data={"text": t, "intent": i}) for i, texts in TRAINING.items() for t in texts]
     trained.train(TrainingData(training_examples=examples))
