@@ -20,8 +20,13 @@ def positive_number(name: str, default: float) -> float:
 
 #: What every process of ours that loads Rasa runs with unless its environment says
 #: otherwise: no telemetry, and none of TensorFlow's start-up chatter or SQLAlchemy's
-#: 2.0 notice in the logs. Set before Rasa (and so TensorFlow) is imported.
+#: 2.0 notice in the logs. Set before Rasa (and so NumPy and TensorFlow) is imported.
+#: One BLAS thread: the sentence encoder (``bot/nlu/minilm.py``) multiplies small matrices
+#: for one message at a time, where extra BLAS threads only wait and spin (10 ms a chat
+#: question with one thread, 13 ms with two), and a server already serves several
+#: conversations at once on the machine's cores.
 PROCESS_DEFAULTS = {
+    "OPENBLAS_NUM_THREADS": "1",
     "RASA_TELEMETRY_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",

@@ -122,3 +122,19 @@ def test_the_encoder_refuses_a_missing_or_different_wheel(tmp_path: Path, monkey
     with pytest.raises(ValueError, match="SHA-256"):
         minilm.encoder()
     minilm.encoder.cache_clear()
+
+
+def test_a_sure_tfidf_reading_is_not_sent_to_the_encoder(tmp_path: Path, tiny_encoder: object) -> None:
+    storage, resource = LocalModelStorage(tmp_path), Resource("tfidf")
+    config = {**TfidfIntentClassifier.get_default_config(), "encoder_below": 0.0}
+    TfidfIntentClassifier(config, storage, resource).train(_examples())
+    never = TfidfIntentClassifier.load(config, storage, resource, execution_context=None)
+    always = TfidfIntentClassifier.load({**config, "encoder_below": 1.01}, storage, resource, execution_context=None)
+    alone = TfidfIntentClassifier({**config, "encoder_weight": 0.0}, storage, resource, scorer=never._scorer)
+    texts = ["how much is it", "how long are they", "is it private"]
+    rankings = {
+        name: [c.process([Message(data={"text": t})])[0].get("intent_ranking") for t in texts]
+        for name, c in (("never", never), ("always", always), ("alone", alone))
+    }
+    assert rankings["never"] == rankings["alone"]
+    assert rankings["always"] != rankings["alone"]
