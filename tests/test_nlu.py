@@ -10,12 +10,11 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from tests.support import OUTPUT, ROOT
 
-#: Top-1 intent accuracy on the held-out set. It was 0.955 (381 of 399) before issue 14 and is
-#: 0.9499 (379 of 399) after: the mental-health questions outside the topics added to
-#: out_of_scope pull two borderline small-talk items there. Lowered from 0.95 to 0.945 on
-#: purpose and reported in docs/nlu-generalisation.md; the replies people get (strict, reach,
-#: wrong answers) are measured by evaluation.nlu, not by this figure.
-MIN_ACCURACY = 0.945
+#: Top-1 intent accuracy on the held-out set, the bar issue 14 set. It was 0.955 before issue
+#: 14, 0.9499 after (the bar was 0.945 for a while, reported in docs/nlu-generalisation.md),
+#: and 0.962 (384 of 399) since the sentence encoder joined the classifier in stop 19. The
+#: replies people get (strict, reach, wrong answers) are measured by evaluation.nlu.
+MIN_ACCURACY = 0.95
 
 
 def _test_examples() -> List[Tuple[str, str]]:
