@@ -93,7 +93,7 @@ def test_an_unsure_question_gets_did_you_mean_buttons_and_a_press_answers(
     served_bot: ServedBot, kb: KnowledgeBase
 ) -> None:
     sender = client(served_bot)
-    reply = sender.say("sessions")
+    reply = sender.say("therapy sessions")
     assert len(reply) == 1
     custom = reply[0]["custom"]
     assert custom["topic"] == "clarify"

@@ -452,7 +452,7 @@ def test_widget_gets_did_you_mean_buttons_and_both_answers(widget_bot: ServedBot
         session = new_session_id()
         visitor = Visitor(widget_bot.base_url)
         assert await visitor.connect(session) == session
-        await visitor.say("sessions", session)
+        await visitor.say("therapy sessions", session)
         choice = await visitor.reply_with_topic("clarify")
         assert [b["payload"] for b in choice["buttons"]] == [f"/{c}" for c in choice["custom"]["candidates"]]
         await visitor.say(choice["buttons"][0]["payload"], session)

@@ -134,7 +134,7 @@ def tg(telegram: TelegramHarness) -> Iterator[TelegramHarness]:
 @pytest.mark.service
 def test_unsure_question_gets_did_you_mean_buttons(tg: TelegramHarness, kb: KnowledgeBase) -> None:
     chat = new_chat()
-    first = tg.say(chat, "sessions")[0].params
+    first = tg.say(chat, "therapy sessions")[0].params
     keyboard = first["reply_markup"]["inline_keyboard"]
     assert 2 <= len(keyboard) <= 3
     assert first["text"].startswith("I am not sure which of these you mean")
