@@ -88,14 +88,13 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         scorer: TfidfScorer | None = None,
-        head: EncoderHead | None = None,
     ) -> None:
-        """Wraps a trained model (``None`` before training)."""
+        """Wraps a trained model (``None`` before training); ``load`` adds the encoder head."""
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._scorer = scorer
-        self._head = head
+        self._head: EncoderHead | None = None
         if not 0.0 <= float(self._config["encoder_weight"]) < 1.0:
             raise ValueError("encoder_weight must be at least 0 and below 1")
 
